@@ -1,0 +1,56 @@
+# The user's contract: thin targets over the Python CLIs in scripts/ (each has --help).
+# Every target bootstraps the virtual environment itself from the lock file.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := .tools/bin/uv
+STAMP := $(VENV)/.synced-stamp
+export UV_PYTHON_DOWNLOADS := never
+
+# Make variables map one to one onto CLI flags; unset ones leave the CLI's defaults.
+flag = $(if $(strip $($(1))),--$(2) '$(strip $($(1)))')
+SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
+	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
+
+.PHONY: help venv serve test lint system-deps clean
+
+help:
+	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
+	@echo "make serve SERVER=<name>       the app under one server in the foreground"
+	@echo "make test                      the whole test suite (lint included)"
+	@echo "make lint                      ruff + mypy"
+	@echo "make system-deps               Debian packages the tests need (wrk, chromium)"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+venv: $(STAMP)
+
+serve: $(STAMP)
+	$(PY) -m scripts.serve $(SERVE_FLAGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+system-deps:
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "system packages present: wrk chromium"; fi
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

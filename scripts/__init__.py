@@ -1,0 +1,1 @@
+"""The harness's entry points (bench, serve, report); nothing imports this package."""

@@ -1,0 +1,131 @@
+"""The sample app's environment and its management commands, as the harness runs them.
+
+Every server and every `manage.py` call gets the same explicit environment built here (never
+the caller's own), so a stray DJANGO_SETTINGS_MODULE or DEBUG in a user's shell cannot change
+what is measured, and all workers of a server share one SECRET_KEY (JWTs signed by one
+worker must verify in another).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from servers.registry import SAMPLEAPP_DIR
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-pass-123"  # local use only; printed by `make serve`
+BENCH_USER_PREFIX = "bench"
+BENCH_PASSWORD = "bench-pass-123"
+
+
+class AppCommandError(RuntimeError):
+    """A manage.py command failed; the message carries the tail of its output."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the sample app reads from its environment."""
+
+    secret_key: str
+    database_url: str
+    allowed_hosts: str = "127.0.0.1,localhost"
+    access_lifetime_s: int = 300
+    refresh_lifetime_s: int = 86400
+
+    @classmethod
+    def for_sqlite(cls, db_path: Path, *, access_lifetime_s: int = 300) -> AppSettings:
+        """Settings for a fresh SQLite file; SECRET_KEY from the environment if set, else a new
+        random one for this invocation (shared by every worker it launches)."""
+        key = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
+        return cls(
+            secret_key=key,
+            database_url=f"sqlite:///{db_path.resolve()}",
+            access_lifetime_s=access_lifetime_s,
+        )
+
+    def environ(self) -> dict[str, str]:
+        """The complete environment for a child process of the app."""
+        bin_dir = str(Path(sys.executable).parent)
+        return {
+            "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(SAMPLEAPP_DIR),
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "ALLOWED_HOSTS": self.allowed_hosts,
+            "DEBUG": "0",
+            "JWT_ACCESS_LIFETIME_S": str(self.access_lifetime_s),
+            "JWT_REFRESH_LIFETIME_S": str(self.refresh_lifetime_s),
+        }
+
+
+def manage(settings: AppSettings, *args: str, timeout_s: float = 120.0) -> str:
+    """Run `manage.py <args>` for the app and return its output; AppCommandError on failure."""
+    argv = [sys.executable, "manage.py", *args]
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=SAMPLEAPP_DIR,
+            env=settings.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AppCommandError(f"manage.py {' '.join(args)} took over {timeout_s:.0f} s") from exc
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-15:])
+        raise AppCommandError(
+            f"manage.py {' '.join(args)} failed with status {done.returncode}:\n{tail}"
+        )
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """Who exists in a prepared database."""
+
+    users: int
+    items_per_user: int
+    password: str = BENCH_PASSWORD
+    prefix: str = BENCH_USER_PREFIX
+    demo_username: str = DEMO_USERNAME
+    demo_password: str = DEMO_PASSWORD
+
+    def username(self, index: int) -> str:
+        """The seeded username for 1-based `index` (matches the seed command's pattern)."""
+        return f"{self.prefix}{index:04d}"
+
+
+def prepare_database(settings: AppSettings, seed: SeedPlan) -> float:
+    """Migrate and seed the database; return how long it took in seconds."""
+    started = time.monotonic()
+    manage(settings, "migrate", "--noinput", "--verbosity", "0")
+    manage(
+        settings,
+        "seed",
+        "--users",
+        str(seed.users),
+        "--items",
+        str(seed.items_per_user),
+        "--prefix",
+        seed.prefix,
+        "--password",
+        seed.password,
+        "--demo-username",
+        seed.demo_username,
+        "--demo-password",
+        seed.demo_password,
+    )
+    return time.monotonic() - started

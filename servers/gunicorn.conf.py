@@ -1,0 +1,21 @@
+"""Gunicorn's production settings for the sample app.
+
+The harness passes --bind, --workers and --threads on the command line (so meta.json records
+them); everything else lives here. Run by hand with:
+    cd sampleapp && gunicorn -c ../servers/gunicorn.conf.py config.wsgi:application
+"""
+
+import os
+
+workers = len(os.sched_getaffinity(0))
+worker_class = "sync"  # gunicorn switches to gthread by itself when --threads > 1
+timeout = 30
+graceful_timeout = 10  # on TERM, in-flight requests get this long before workers are killed
+keepalive = 5  # only the gthread worker keeps connections alive; sync closes after each one
+max_requests = 0  # no recycling: a benchmark must not measure worker restarts
+accesslog = None  # one line per request costs CPU that the comparison should not count
+errorlog = "-"
+loglevel = "warning"
+limit_request_line = 4094
+limit_request_field_size = 8190
+preload_app = False

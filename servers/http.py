@@ -1,0 +1,57 @@
+"""A tiny JSON-over-HTTP client on the standard library, for readiness and response checks.
+
+Not for load: Locust does that. This one is for the few requests made outside the measured
+window (health polls, pre-load response checks, tests), where clarity beats speed.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JsonResponse:
+    """Status code and decoded body (None when the body was empty or not JSON)."""
+
+    status: int
+    body: Any
+    content_type: str
+
+
+def request_json(
+    method: str,
+    url: str,
+    *,
+    payload: Any = None,
+    token: str | None = None,
+    timeout_s: float = 10.0,
+) -> JsonResponse:
+    """Send one request and decode the JSON answer; HTTP error statuses are returned, not
+    raised. Connection errors raise OSError."""
+    data = None if payload is None else json.dumps(payload).encode()
+    headers = {"Accept": "application/json"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return _decode(
+                response.status, response.headers.get("Content-Type", ""), response.read()
+            )
+    except urllib.error.HTTPError as error:
+        with error:
+            return _decode(error.code, error.headers.get("Content-Type", ""), error.read())
+
+
+def _decode(status: int, content_type: str, raw: bytes) -> JsonResponse:
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    return JsonResponse(status=status, body=body, content_type=content_type)

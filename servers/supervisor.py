@@ -1,0 +1,236 @@
+"""The one process supervisor every server runs under.
+
+Start: refuse a busy port, launch the server as the leader of a new session with its output
+in a log file (an unread pipe would block a chatty server), and call it ready only when
+/healthz answers 200 with the expected body (an open port is not readiness) before a
+deadline, failing fast, with the log's tail, if the process dies first.
+Stop: the spec's stop signal to the group, then SIGKILL to the whole session after a grace
+period; then confirm that no process of the session remains and the port is free.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from servers.app import AppSettings
+from servers.http import request_json
+from servers.ports import port_is_free, wait_port_free
+from servers.process_group import kill_session, session_members, signal_group
+from servers.registry import SAMPLEAPP_DIR, ServerSpec
+
+HEALTH_PATH = "/healthz"
+LOG_TAIL_LINES = 25
+
+
+class ServerStartError(RuntimeError):
+    """The server could not be started or never became ready."""
+
+
+class PortInUseError(ServerStartError):
+    """The port was taken before launch; nothing was started."""
+
+
+class ServerStopError(RuntimeError):
+    """Processes or the listening socket outlived the stop sequence."""
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """Everything needed to start one server process tree."""
+
+    spec: ServerSpec
+    app: AppSettings
+    host: str
+    port: int
+    workers: int
+    threads: int
+    log_path: Path
+    startup_deadline_s: float | None = None
+
+    @property
+    def argv(self) -> list[str]:
+        python = Path(sys.executable)
+        return self.spec.argv(
+            bin_dir=python.parent,
+            python=python,
+            host=self.host,
+            port=self.port,
+            workers=self.workers,
+            threads=self.threads,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass
+class RunningServer:
+    """A started server; `stop` it (or use `supervised`) to end it."""
+
+    request: LaunchRequest
+    process: subprocess.Popen[bytes]
+    argv: list[str]
+    ready_after_s: float
+    stopped: bool = field(default=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def base_url(self) -> str:
+        return self.request.base_url
+
+    def members(self) -> list[int]:
+        """Live pids of the server's process tree (its session)."""
+        return session_members(self.pid)
+
+
+@dataclass(frozen=True)
+class StopReport:
+    """How a stop went."""
+
+    exit_code: int | None
+    stop_s: float
+    killed: bool
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(Error|Exception|Exit)\b[^:]*: .+")
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The first exception line of a log (the cause, which a long traceback can push out of
+    view) followed by the log's last `lines` lines, indented for error messages."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "    (no log written)"
+    all_lines = text.splitlines()
+    if not all_lines:
+        return "    (log is empty)"
+    cause = next((line.strip() for line in all_lines if _EXCEPTION_LINE.match(line)), None)
+    excerpt = [f"    {line}" for line in all_lines[-lines:]]
+    if cause is not None:
+        excerpt.insert(0, f"    first error: {cause}")
+    return "\n".join(excerpt)
+
+
+def health_check(base_url: str, timeout_s: float = 1.0) -> bool:
+    """True when /healthz answers 200 with {"status": "ok"}."""
+    try:
+        response = request_json("GET", base_url + HEALTH_PATH, timeout_s=timeout_s)
+    except OSError:
+        return False
+    body = response.body
+    return response.status == 200 and isinstance(body, dict) and body.get("status") == "ok"
+
+
+def start(request: LaunchRequest) -> RunningServer:
+    """Launch and wait for readiness; ServerStartError (after cleaning up) if it fails."""
+    spec = request.spec
+    if not port_is_free(request.host, request.port):
+        raise PortInUseError(
+            f"port {request.port} on {request.host} is already in use; "
+            f"not starting {spec.name} (choose another PORT)"
+        )
+    deadline_s = request.startup_deadline_s or spec.startup_deadline_s
+    argv = request.argv
+    request.log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with request.log_path.open("ab") as log:
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=SAMPLEAPP_DIR,
+                env=request.app.environ(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ServerStartError(f"{spec.name} could not be launched ({argv[0]}): {exc}") from exc
+    server = RunningServer(request=request, process=process, argv=argv, ready_after_s=0.0)
+    try:
+        _wait_ready(server, deadline_s, started)
+    except BaseException:
+        stop(server, check=False)
+        raise
+    server.ready_after_s = time.monotonic() - started
+    return server
+
+
+def _wait_ready(server: RunningServer, deadline_s: float, started: float) -> None:
+    name = server.request.spec.name
+    while True:
+        status = server.process.poll()
+        if status is not None:
+            raise ServerStartError(
+                f"{name} exited with status {status} before it was ready; "
+                f"last lines of {server.request.log_path}:\n{log_tail(server.request.log_path)}"
+            )
+        if health_check(server.base_url):
+            return
+        if time.monotonic() - started > deadline_s:
+            raise ServerStartError(
+                f"{name} did not answer 200 on {HEALTH_PATH} within {deadline_s:.0f} s; "
+                f"last lines of {server.request.log_path}:\n{log_tail(server.request.log_path)}"
+            )
+        time.sleep(0.1)
+
+
+def stop(server: RunningServer, *, check: bool = True) -> StopReport:
+    """Stop the whole process tree and confirm it is gone and the port is free.
+
+    With check=True, a ServerStopError is raised if anything outlived the sequence (after
+    everything possible was killed); with check=False the stop is best effort and silent.
+    """
+    spec = server.request.spec
+    started = time.monotonic()
+    session_id = server.pid
+    killed = False
+    if server.process.poll() is None:
+        signal_group(session_id, spec.stop_signal)
+    grace_end = started + spec.stop_grace_s
+    while time.monotonic() < grace_end:
+        if server.process.poll() is not None and not session_members(session_id):
+            break
+        time.sleep(0.05)
+    else:
+        killed = True
+        kill_session(session_id)
+    try:
+        exit_code: int | None = server.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        exit_code = None
+    leftovers_end = time.monotonic() + 5
+    while session_members(session_id) and time.monotonic() < leftovers_end:
+        kill_session(session_id)
+        time.sleep(0.05)
+    server.stopped = True
+    leftovers = session_members(session_id)
+    port_free = wait_port_free(server.request.host, server.request.port, deadline_s=5)
+    if check and leftovers:
+        raise ServerStopError(f"{spec.name}: processes {leftovers} survived SIGKILL")
+    if check and not port_free:
+        raise ServerStopError(f"{spec.name}: port {server.request.port} still in use after stop")
+    return StopReport(exit_code=exit_code, stop_s=time.monotonic() - started, killed=killed)
+
+
+@contextmanager
+def supervised(request: LaunchRequest) -> Iterator[RunningServer]:
+    """Start a server and always stop it, whatever happens inside the block."""
+    server = start(request)
+    try:
+        yield server
+    finally:
+        if not server.stopped:
+            stop(server, check=False)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from servers.registry import SERVERS, Interface, get_server, server_names
+
+
+def test_the_five_servers_are_registered_in_order() -> None:
+    assert server_names()[:5] == ["runserver", "gunicorn", "uwsgi", "daphne", "uvicorn"]
+
+
+def test_only_runserver_is_not_production_grade() -> None:
+    assert [s.name for s in SERVERS.values() if not s.production_grade] == ["runserver"]
+
+
+def test_unknown_server_error_lists_valid_names() -> None:
+    with pytest.raises(KeyError, match="valid servers: runserver, gunicorn"):
+        get_server("tomcat")
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_argv_has_every_placeholder_filled(name: str) -> None:
+    argv = SERVERS[name].argv(
+        bin_dir=Path("/b"),
+        python=Path("/b/python"),
+        host="127.0.0.1",
+        port=8123,
+        workers=3,
+        threads=1,
+    )
+    assert not any("{" in part for part in argv)
+    assert any("8123" in part for part in argv)
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_config_files_exist(name: str) -> None:
+    spec = SERVERS[name]
+    if spec.config_file:
+        assert (Path("servers") / spec.config_file).is_file()
+
+
+def test_single_process_servers_refuse_more_workers() -> None:
+    assert get_server("daphne").validate_counts(2, 1) is not None
+    assert get_server("runserver").validate_counts(4, 1) is not None
+    assert get_server("gunicorn").validate_counts(4, 2) is None
+    assert get_server("uvicorn").validate_counts(3, 2) is not None  # no thread setting
+
+
+def test_default_workers_follow_cores_but_respect_limits() -> None:
+    assert get_server("gunicorn").default_workers(2) == 2
+    assert get_server("daphne").default_workers(8) == 1
+
+
+def test_interfaces() -> None:
+    assert get_server("runserver").interface is Interface.DEV
+    assert {SERVERS[n].interface for n in ("gunicorn", "uwsgi")} == {Interface.WSGI}
+    assert {SERVERS[n].interface for n in ("daphne", "uvicorn")} == {Interface.ASGI}
