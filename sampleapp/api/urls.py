@@ -1,0 +1,17 @@
+"""URL routes of the API, mounted under ``/api/`` by ``config.urls``."""
+
+from django.urls import path
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from . import views
+
+urlpatterns = [
+    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("items/", views.ItemListCreateView.as_view(), name="item-list"),
+    path("items/<int:pk>/", views.ItemDetailView.as_view(), name="item-detail"),
+    path("slow/", views.SlowView.as_view(), name="slow"),
+    path("compute/", views.ComputeView.as_view(), name="compute"),
+]

@@ -1,0 +1,28 @@
+"""Test settings: the real project settings, loaded under a pinned environment.
+
+The variables that change behaviour (database, token lifetimes, DEBUG, hosts) are pinned only
+while ``config.settings`` is imported, so a developer's shell cannot change what the tests
+see, and nothing but SECRET_KEY leaks into the environment of the test process.
+"""
+
+import os
+from unittest import mock
+
+# Test-only key, never used outside this suite. Long enough for HS256 and check --deploy.
+os.environ.setdefault(
+    "SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789-abcdefghijklmnop"
+)
+
+_PINNED_ENV = {
+    "DATABASE_URL": "sqlite://:memory:",
+    "DEBUG": "",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "JWT_ACCESS_LIFETIME_S": "300",
+    "JWT_REFRESH_LIFETIME_S": "86400",
+}
+
+with mock.patch.dict(os.environ, _PINNED_ENV):
+    from config.settings import *  # noqa: F403
+
+# PBKDF2 at a million iterations would make every login in the suite cost half a second.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
