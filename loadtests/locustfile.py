@@ -1,0 +1,266 @@
+"""Authenticated load on the sample app, one scenario at a time.
+
+Each simulated user logs in as its own seeded account before the measured window, then runs
+its scenario's weighted endpoints with `Authorization: Bearer`, renews its access token
+before it expires (or after a 401), and checks every answer's status and body.
+
+By hand:
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8000 --scenario read
+The harness (scripts/bench.py) adds --window-s/--warmup-s/--window-file so that only a
+steady window after every login is measured.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests.scenarios import (
+    REFRESH_PATH,
+    SCENARIOS,
+    TOKEN_PATH,
+    Call,
+    Endpoint,
+    Scenario,
+    UserContext,
+)
+from loadtests.tokens import TokenFormatError, TokenPair
+from loadtests.window import WindowController
+
+SETUP_LOGIN_NAME = f"POST {TOKEN_PATH} (setup)"
+REFRESH_NAME = f"POST {REFRESH_PATH}"
+
+
+@events.init_command_line_parser.add_listener
+def add_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        default="mixed",
+        env_var="LOCUST_SCENARIO",
+        help="which scenario to run",
+    )
+    parser.add_argument(
+        "--user-prefix",
+        default="bench",
+        env_var="LOCUST_USER_PREFIX",
+        help="seeded usernames are <prefix>0001, <prefix>0002, ...",
+    )
+    parser.add_argument(
+        "--user-password",
+        default="bench-pass-123",
+        env_var="LOCUST_USER_PASSWORD",
+        help="password of the seeded users",
+    )
+    parser.add_argument(
+        "--seeded-users",
+        type=int,
+        default=16,
+        env_var="LOCUST_SEEDED_USERS",
+        help="how many seeded accounts exist (simulated users cycle over them)",
+    )
+    parser.add_argument(
+        "--warmup-s",
+        type=float,
+        default=0.0,
+        help="seconds of load after every login before measuring",
+    )
+    parser.add_argument(
+        "--window-s",
+        type=float,
+        default=0.0,
+        help="measured window length; 0 leaves timing to Locust's -t",
+    )
+    parser.add_argument("--window-file", default="", help="where to write window.json")
+    parser.add_argument(
+        "--ready-timeout-s", type=float, default=120.0, help="longest wait for all users to log in"
+    )
+
+
+def _controller(environment: Environment) -> WindowController | None:
+    controller = getattr(environment, "bench_window", None)
+    return controller if isinstance(controller, WindowController) else None
+
+
+@events.init.add_listener
+def on_init(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if options is None or options.window_s <= 0:
+        return
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return
+    controller = WindowController(
+        users_target=int(options.num_users or 1),
+        warmup_s=options.warmup_s,
+        window_s=options.window_s,
+        ready_timeout_s=options.ready_timeout_s,
+        output=Path(options.window_file) if options.window_file else None,
+    )
+    environment.bench_window = controller  # type: ignore[attr-defined]
+    if isinstance(runner, MasterRunner):
+        runner.register_message(
+            "bench_user_ready",
+            lambda message, **_: controller.user_ready(bool(message.data["logged_in"])),
+        )
+    environment.events.spawning_complete.add_listener(
+        lambda user_count, **_: controller.spawning_complete()
+    )
+    assert runner is not None
+    gevent.spawn(controller.run, runner.stats.reset_all, runner.quit)
+
+
+@events.cpu_warning.add_listener
+def on_cpu_warning(environment: Environment, cpu_usage: float, **_: Any) -> None:
+    controller = _controller(environment)
+    if controller is not None:
+        controller.cpu_warning(cpu_usage)
+
+
+class ApiUser(FastHttpUser):
+    """A closed-loop API client: no think time, so the server's capacity is what limits it."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        assert options is not None
+        index = _next_account(self.environment, options.seeded_users)
+        self.account = UserContext(
+            username=f"{options.user_prefix}{index:04d}", password=options.user_password
+        )
+        self.scenario: Scenario = SCENARIOS[options.scenario]
+        self.tokens: TokenPair | None = None
+        logged_in = self._login(SETUP_LOGIN_NAME) and self._learn_items()
+        _report_ready(self.environment, logged_in)
+
+    @task
+    def scenario_step(self) -> None:
+        if self.tokens is None or self.tokens.needs_refresh():
+            self._renew()
+        if self.tokens is None:
+            return
+        self._send(self.scenario.pick(self.account.rng))
+
+    def _send(self, endpoint: Endpoint) -> None:
+        try:
+            call = endpoint.build(self.account)
+        except LookupError as missing:
+            self.environment.events.request.fire(
+                request_type="CHECK",
+                name=endpoint.name,
+                response_time=0,
+                response_length=0,
+                exception=missing,
+                context={},
+            )
+            return
+        unauthorized = False
+        with self._request(call, endpoint.name, endpoint.authenticated) as response:
+            body = _json_or_none(response)
+            problem = endpoint.verdict(response.status_code, body, call, self.account)
+            if problem is None:
+                response.success()
+            else:
+                response.failure(problem)
+                unauthorized = response.status_code == 401 and endpoint.authenticated
+        if unauthorized:
+            self._renew()
+
+    def _request(self, call: Call, name: str, authenticated: bool) -> Any:
+        headers = {}
+        if authenticated and self.tokens is not None:
+            headers["Authorization"] = f"Bearer {self.tokens.access}"
+        return self.client.request(
+            call.method,
+            call.path,
+            name=name,
+            json=call.payload,
+            headers=headers,
+            catch_response=True,
+        )
+
+    def _login(self, name: str) -> bool:
+        call = Call(
+            "POST",
+            TOKEN_PATH,
+            {"username": self.account.username, "password": self.account.password},
+        )
+        with self._request(call, name, authenticated=False) as response:
+            return self._accept_tokens(response, "login")
+
+    def _renew(self) -> None:
+        """Refresh (rotating the refresh token); log in again if the refresh is refused."""
+        if self.tokens is not None:
+            call = Call("POST", REFRESH_PATH, {"refresh": self.tokens.refresh})
+            with self._request(call, REFRESH_NAME, authenticated=False) as response:
+                if self._accept_tokens(response, "refresh"):
+                    return
+        self._login(f"POST {TOKEN_PATH}")
+
+    def _accept_tokens(self, response: Any, what: str) -> bool:
+        body = _json_or_none(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            response.failure(f"{what}: status {response.status_code}")
+            self.tokens = None
+            return False
+        try:
+            self.tokens = TokenPair.from_response(body["access"], body["refresh"])
+        except (KeyError, TypeError, TokenFormatError) as error:
+            response.failure(f"{what}: bad token answer ({error})")
+            self.tokens = None
+            return False
+        response.success()
+        return True
+
+    def _learn_items(self) -> bool:
+        if self.tokens is None:
+            return False
+        with self._request(
+            Call("GET", "/api/items/"), "GET /api/items/ (setup)", authenticated=True
+        ) as response:
+            body = _json_or_none(response)
+            if response.status_code != 200 or not isinstance(body, dict):
+                response.failure(f"item list: status {response.status_code}")
+                return False
+            for item in body.get("results", []):
+                self.account.remember_item(int(item["id"]))
+            response.success()
+        return True
+
+
+def _json_or_none(response: Any) -> Any:
+    try:
+        return response.json()
+    except Exception:  # not JSON, empty, or a connection error: the verdict says why
+        return None
+
+
+def _next_account(environment: Environment, seeded_users: int) -> int:
+    """1-based account index, different for every simulated user of this run (cycling when
+    there are more users than accounts). Worker processes take interleaved indexes."""
+    runner = environment.runner
+    worker_index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+    worker_count = int(os.environ.get("LOCUST_BENCH_WORKERS", "1"))
+    issued = getattr(environment, "bench_accounts_issued", 0)
+    environment.bench_accounts_issued = issued + 1  # type: ignore[attr-defined]
+    return (issued * worker_count + worker_index) % max(seeded_users, 1) + 1
+
+
+def _report_ready(environment: Environment, logged_in: bool) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("bench_user_ready", {"logged_in": logged_in})
+        return
+    controller = _controller(environment)
+    if controller is not None:
+        controller.user_ready(logged_in)

@@ -1,0 +1,102 @@
+"""The measured window: warm-up excluded, stats reset, a fixed-length window, then quit.
+
+Locust's own `-t` counts from the start, ramp-up and logins included, so it cannot give a
+clean steady window. Here the window opens only once every simulated user has logged in
+(logins are deliberately expensive: PBKDF2) plus a warm-up; statistics are reset at that
+moment, and Locust is told to quit exactly `window_s` later. What was measured is written to
+a small JSON file the harness reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.event import Event
+
+
+@dataclass
+class WindowRecord:
+    """What the window controller observed; written as window.json."""
+
+    users_target: int
+    users_ready: int = 0
+    logins_failed: int = 0
+    spawned_at: float | None = None
+    ready_at: float | None = None
+    window_started_at: float | None = None
+    window_ended_at: float | None = None
+    window_s: float | None = None
+    warmup_s: float = 0.0
+    completed: bool = False
+    reason: str = ""
+    cpu_warning: bool = False
+    cpu_usage_max_pct: float = 0.0
+
+
+@dataclass
+class WindowController:
+    """Drives one Locust process's (or master's) measured window."""
+
+    users_target: int
+    warmup_s: float
+    window_s: float
+    ready_timeout_s: float
+    output: Path | None
+    record: WindowRecord = field(init=False)
+    _spawned: Event = field(default_factory=Event, init=False)
+    _all_ready: Event = field(default_factory=Event, init=False)
+
+    def __post_init__(self) -> None:
+        self.record = WindowRecord(users_target=self.users_target, warmup_s=self.warmup_s)
+
+    def spawning_complete(self) -> None:
+        self.record.spawned_at = time.time()
+        self._spawned.set()
+
+    def user_ready(self, logged_in: bool) -> None:
+        self.record.users_ready += 1
+        if not logged_in:
+            self.record.logins_failed += 1
+        if self.record.users_ready >= self.users_target:
+            self.record.ready_at = time.time()
+            self._all_ready.set()
+
+    def cpu_warning(self, cpu_usage_pct: float) -> None:
+        self.record.cpu_warning = True
+        self.record.cpu_usage_max_pct = max(self.record.cpu_usage_max_pct, cpu_usage_pct)
+
+    def run(self, reset_stats: Any, quit_runner: Any) -> None:
+        """The controller greenlet's body: wait, reset, measure, quit."""
+        if not self._spawned.wait(timeout=self.ready_timeout_s) or not self._all_ready.wait(
+            timeout=self.ready_timeout_s
+        ):
+            self.record.reason = (
+                f"only {self.record.users_ready} of {self.users_target} users logged in "
+                f"within {self.ready_timeout_s:.0f} s"
+            )
+            self.write()
+            quit_runner()
+            return
+        gevent.sleep(self.warmup_s)
+        reset_stats()
+        self.record.window_started_at = time.time()
+        gevent.sleep(self.window_s)
+        self.record.window_ended_at = time.time()
+        self.record.window_s = self.record.window_ended_at - self.record.window_started_at
+        self.record.completed = True
+        self.write()
+        quit_runner()
+
+    def write(self) -> None:
+        """Write the record atomically (a reader never sees half a file)."""
+        if self.output is None:
+            return
+        temporary = self.output.with_name(self.output.name + ".tmp")
+        temporary.write_text(json.dumps(asdict(self.record), indent=2))
+        os.replace(temporary, self.output)
