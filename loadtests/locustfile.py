@@ -21,6 +21,7 @@ import gevent
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -116,7 +117,13 @@ def on_init(environment: Environment, **_: Any) -> None:
         lambda user_count, **_: controller.spawning_complete()
     )
     assert runner is not None
-    gevent.spawn(controller.run, runner.stats.reset_all, runner.quit)
+    gevent.spawn(
+        controller.run,
+        runner.stats.reset_all,
+        runner.stop,
+        runner.quit,
+        CSV_STATS_INTERVAL_SEC + 0.5,
+    )
 
 
 @events.cpu_warning.add_listener

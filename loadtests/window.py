@@ -71,8 +71,15 @@ class WindowController:
         self.record.cpu_warning = True
         self.record.cpu_usage_max_pct = max(self.record.cpu_usage_max_pct, cpu_usage_pct)
 
-    def run(self, reset_stats: Any, quit_runner: Any) -> None:
-        """The controller greenlet's body: wait, reset, measure, quit."""
+    def run(
+        self, reset_stats: Any, stop_users: Any, quit_runner: Any, final_write_s: float
+    ) -> None:
+        """The controller greenlet's body: wait, reset, measure, stop, quit.
+
+        At the window's end the users are stopped first (nothing more is counted), then
+        Locust's CSV writer, which rewrites its files only every second, gets `final_write_s`
+        to write the final figures before the runner quits: otherwise locust_stats.csv can
+        lag up to a second behind the window."""
         if not self._spawned.wait(timeout=self.ready_timeout_s) or not self._all_ready.wait(
             timeout=self.ready_timeout_s
         ):
@@ -86,11 +93,14 @@ class WindowController:
         gevent.sleep(self.warmup_s)
         reset_stats()
         self.record.window_started_at = time.time()
+        self.write()  # lets the harness's progress line show "measuring"
         gevent.sleep(self.window_s)
         self.record.window_ended_at = time.time()
         self.record.window_s = self.record.window_ended_at - self.record.window_started_at
+        stop_users()
         self.record.completed = True
         self.write()
+        gevent.sleep(final_write_s)
         quit_runner()
 
     def write(self) -> None:

@@ -1,0 +1,434 @@
+"""`make bench`: run the plan, server by server, and write one result directory per run.
+
+For each run: a fresh copy of a database migrated and seeded once per bench, the server
+through the supervisor, a response check before any load, Locust with a managed measured
+window, the server stopped (always), then meta.json and summary.json written and the run
+directory published. One server failing is a failed run; the others still run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from loadtests.scenarios import SCENARIOS
+from scripts.cli import fail_usage
+from scripts.loadgen import LoadRequest, Progress, run_locust
+from scripts.plan import BenchPlan, ServerRun, build_parser, plan_from_args
+from scripts.preflight import check_responses
+from scripts.results import (
+    SCHEMA_VERSION,
+    MachineInfo,
+    RunDirectory,
+    iso,
+    new_run_id,
+    read_json,
+    summarize_locust_csv,
+    utc_now,
+    write_json,
+)
+from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
+from servers.ports import free_port
+from servers.registry import SERVERS_DIR
+from servers.supervisor import LaunchRequest, RunningServer, ServerStartError, start, stop
+
+INTERRUPTED = "interrupted by the user (SIGINT/SIGTERM)"
+
+
+@dataclass
+class RunOutcome:
+    """What the summary table shows for one run."""
+
+    run_id: str
+    server: str
+    status: str
+    reason: str
+    path: Path
+    summary: dict[str, Any] | None = None
+    overhead_s: float = 0.0
+
+
+@dataclass
+class BenchContext:
+    """What every run of one bench shares."""
+
+    plan: BenchPlan
+    bench_id: str
+    machine: MachineInfo
+    template_db: Path
+    secret_key: str
+    seed: SeedPlan
+    scratch: Path
+    outcomes: list[RunOutcome] = field(default_factory=list)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+class Console:
+    """Progress output: one rewritten line on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.last_line_at = 0.0
+
+    def progress(self, label: str, total_s: float, progress: Progress) -> None:
+        if progress.window_elapsed_s is None:
+            where = f"{progress.phase} ({progress.elapsed_s:.0f} s)"
+        else:
+            where = f"measuring {min(progress.window_elapsed_s, total_s):.0f}/{total_s:.0f} s"
+        line = (
+            f"{label}  {where}  live rps {progress.rps:7.1f}  "
+            f"requests {progress.requests}  failures {progress.failures}"
+        )
+        if self.tty:
+            sys.stdout.write("\r\033[K" + line)
+            sys.stdout.flush()
+        elif time.monotonic() - self.last_line_at >= 5:
+            print(line, flush=True)
+            self.last_line_at = time.monotonic()
+
+    def say(self, text: str) -> None:
+        if self.tty:
+            sys.stdout.write("\r\033[K")
+        print(text, flush=True)
+
+
+def _base_meta(
+    context: BenchContext,
+    server: ServerRun,
+    run_id: str,
+    sequence: int,
+    repeat_index: int,
+    launch: LaunchRequest,
+) -> dict[str, Any]:
+    plan, spec = context.plan, server.spec
+    config_text = None
+    if spec.config_file:
+        config_text = (SERVERS_DIR / spec.config_file).read_text()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "bench_id": context.bench_id,
+        "sequence": sequence,
+        "repeat_index": repeat_index,
+        "server": spec.name,
+        "server_version": context.machine.versions(spec.version_distribution)[
+            spec.version_distribution
+        ],
+        "interface": spec.interface.value,
+        "production_grade": spec.production_grade,
+        "argv": launch.argv,
+        "config_file": spec.config_file,
+        "config_text": config_text,
+        "workers": server.workers,
+        "threads": server.threads if spec.threads_supported else None,
+        "threads_note": spec.threads_note,
+        "scenario": plan.scenario,
+        "users": plan.users,
+        "spawn_rate": plan.spawn_rate,
+        "warmup_s": plan.warmup_s,
+        "duration_s": plan.duration_s,
+        "access_lifetime_s": plan.access_lifetime_s,
+        "host": launch.host,
+        "port": launch.port,
+        "base_url": launch.base_url,
+        "started_at": None,
+        "finished_at": None,
+        "status": "failed",
+        "reason": "the run did not finish",
+        "git_sha": context.machine.git_sha,
+        "git_dirty": context.machine.git_dirty,
+        "versions": context.machine.versions(spec.version_distribution),
+        "cpu_model": context.machine.cpu_model,
+        "cpu_count": context.machine.cpu_count,
+        "cpu_affinity": context.machine.cpu_affinity,
+        "database_engine": "sqlite",
+        "timings_s": {},
+    }
+
+
+def _judge(
+    window: dict[str, Any] | None, locust_status: int, summary: dict[str, Any] | None
+) -> tuple[str, str]:
+    """(status, reason) of a run whose load phase finished."""
+    if window is None:
+        return "failed", f"Locust exited with status {locust_status} before any window"
+    if not window.get("completed"):
+        return "failed", window.get("reason") or "the measured window did not complete"
+    if locust_status not in (0, 1):
+        return "failed", f"Locust exited with status {locust_status} (error)"
+    if summary is None or summary["requests"] == 0:
+        return "failed", "no request completed in the measured window"
+    if summary["failures"] == summary["requests"]:
+        return "failed", "every request in the measured window failed"
+    if window.get("cpu_warning"):
+        return "invalid", (
+            "load generator saturated: Locust reported CPU above 90 % "
+            f"(max {window.get('cpu_usage_max_pct', 0):.0f} %)"
+        )
+    return "ok", ""
+
+
+def run_one(
+    context: BenchContext, server: ServerRun, sequence: int, repeat_index: int, console: Console
+) -> RunOutcome:
+    plan, spec = context.plan, server.spec
+    started_at = utc_now()
+    run_id = new_run_id(started_at, spec.name, plan.scenario, plan.users)
+    directory = RunDirectory(plan.results_dir / "runs", run_id)
+    run_dir = directory.create()
+    db_path = context.scratch / f"{run_id}.sqlite3"
+    app = AppSettings(
+        secret_key=context.secret_key,
+        database_url=f"sqlite:///{db_path}",
+        access_lifetime_s=plan.access_lifetime_s,
+    )
+    launch = LaunchRequest(
+        spec=spec,
+        app=app,
+        host=plan.host,
+        port=plan.port or free_port(plan.host),
+        workers=server.workers,
+        threads=server.threads,
+        log_path=run_dir / "server.log",
+    )
+    meta = _base_meta(context, server, run_id, sequence, repeat_index, launch)
+    meta["started_at"] = iso(started_at)
+    timings: dict[str, float] = meta["timings_s"]
+    write_json(run_dir / "meta.json", meta)
+    label = f"[{sequence + 1}/{len(plan.run_order)} {spec.name}]"
+    summary: dict[str, Any] | None = None
+    running: RunningServer | None = None
+    interrupted = False
+    try:
+        mark = time.monotonic()
+        shutil.copyfile(context.template_db, db_path)
+        timings["prepare"] = time.monotonic() - mark
+        console.say(
+            f"{label} starting {spec.name} ({server.workers} worker(s)) on {launch.base_url}"
+        )
+        mark = time.monotonic()
+        running = start(launch)
+        timings["start"] = time.monotonic() - mark
+        mark = time.monotonic()
+        problems = check_responses(
+            running.base_url,
+            SCENARIOS[plan.scenario],
+            context.seed.username(1),
+            context.seed.password,
+        )
+        timings["check"] = time.monotonic() - mark
+        if problems:
+            meta["status"] = "failed"
+            meta["reason"] = "response check failed: " + "; ".join(problems[:5])
+        else:
+            load = LoadRequest(
+                base_url=running.base_url,
+                scenario=plan.scenario,
+                users=plan.users,
+                spawn_rate=plan.spawn_rate,
+                warmup_s=plan.warmup_s,
+                duration_s=plan.duration_s,
+                seeded_users=context.seed.users,
+                user_prefix=context.seed.prefix,
+                user_password=context.seed.password,
+                run_dir=run_dir,
+            )
+            mark = time.monotonic()
+            locust_status = run_locust(
+                load, lambda progress: console.progress(label, plan.duration_s, progress)
+            )
+            timings["load"] = time.monotonic() - mark
+            window = read_json(load.window_file) if load.window_file.exists() else None
+            stats_csv = run_dir / "locust_stats.csv"
+            if stats_csv.exists() and window is not None and window.get("completed"):
+                summary = summarize_locust_csv(stats_csv)
+            meta["status"], meta["reason"] = _judge(window, locust_status, summary)
+            meta["locust_exit_code"] = locust_status
+            if summary is not None:
+                summary = _summary_document(meta, window or {}, summary)
+    except KeyboardInterrupt:
+        interrupted = True
+        meta["status"], meta["reason"] = "failed", INTERRUPTED
+    except (ServerStartError, AppCommandError, OSError, TimeoutError) as error:
+        meta["status"], meta["reason"] = "failed", str(error)
+    finally:
+        if running is not None and not running.stopped:
+            mark = time.monotonic()
+            try:
+                stop(running)
+            except Exception as error:  # the run is still recorded; say what survived
+                meta["status"] = "failed"
+                meta["reason"] = (meta["reason"] + "; " if meta["reason"] else "") + str(error)
+            timings["stop"] = time.monotonic() - mark
+        db_path.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        meta["finished_at"] = iso(utc_now())
+        if summary is not None:
+            summary["status"] = meta["status"]
+            write_json(run_dir / "summary.json", summary)
+        write_json(run_dir / "meta.json", meta)
+        final = directory.publish()
+    outcome = RunOutcome(
+        run_id=run_id,
+        server=spec.name,
+        status=meta["status"],
+        reason=meta["reason"],
+        path=final,
+        summary=summary,
+        overhead_s=sum(v for k, v in timings.items() if k != "load")
+        + max(0.0, timings.get("load", 0.0) - plan.duration_s),
+    )
+    if interrupted:
+        raise KeyboardInterrupt
+    return outcome
+
+
+def _summary_document(
+    meta: dict[str, Any], window: dict[str, Any], figures: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": meta["run_id"],
+        "server": meta["server"],
+        "scenario": meta["scenario"],
+        "status": meta["status"],
+        "users": meta["users"],
+        "workers": meta["workers"],
+        "threads": meta["threads"],
+        "window_s": window.get("window_s"),
+        **figures,
+        "logins": {"ready": window.get("users_ready"), "failed": window.get("logins_failed")},
+        "loadgen_cpu_warning": bool(window.get("cpu_warning")),
+    }
+
+
+def _cell(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def summary_table(outcomes: list[RunOutcome]) -> str:
+    """The closing table: one row per run."""
+    header = (
+        "server",
+        "status",
+        "requests",
+        "failures",
+        "rps",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "overhead s",
+    )
+    rows = [header]
+    for outcome in outcomes:
+        figures = outcome.summary or {}
+        rows.append(
+            (
+                outcome.server,
+                outcome.status,
+                _cell(figures.get("requests")),
+                _cell(figures.get("failures")),
+                _cell(figures.get("rps"), 1),
+                _cell(figures.get("p50_ms")),
+                _cell(figures.get("p95_ms")),
+                _cell(figures.get("p99_ms")),
+                _cell(outcome.overhead_s, 1),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.rjust(width) if i > 1 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    plan = plan_from_args(args, cores=len(os.sched_getaffinity(0)))
+    if isinstance(plan, str):
+        fail_usage("bench", plan)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    console = Console()
+    bench_started = time.monotonic()
+    outcomes: list[RunOutcome] = []
+    interrupted = False
+    with tempfile.TemporaryDirectory(prefix="drf-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        seed = SeedPlan(users=plan.users, items_per_user=plan.items_per_user)
+        template = scratch / "template.sqlite3"
+        secret_key = os.environ.get("SECRET_KEY") or AppSettings.for_sqlite(template).secret_key
+        context = BenchContext(
+            plan=plan,
+            bench_id=new_run_id(utc_now(), "bench", plan.scenario, plan.users),
+            machine=MachineInfo.collect(),
+            template_db=template,
+            secret_key=secret_key,
+            seed=seed,
+            scratch=scratch,
+            outcomes=outcomes,
+        )
+        try:
+            console.say(
+                f"preparing the database: migrate, seed {plan.users} users x "
+                f"{plan.items_per_user} items ..."
+            )
+            prepare_database(
+                AppSettings(secret_key=secret_key, database_url=f"sqlite:///{template}"), seed
+            )
+            for sequence, (repeat_index, server) in enumerate(plan.run_order):
+                outcome = run_one(context, server, sequence, repeat_index, console)
+                outcomes.append(outcome)
+                verdict = outcome.status + (f": {outcome.reason}" if outcome.reason else "")
+                console.say(
+                    f"[{sequence + 1}/{len(plan.run_order)} {server.spec.name}] "
+                    f"{verdict} -> {outcome.path}"
+                )
+        except KeyboardInterrupt:
+            interrupted = True
+            console.say("bench: interrupted; the current run was recorded as failed")
+        except AppCommandError as error:
+            console.say(f"bench: could not prepare the database: {error}")
+            return 1
+    if outcomes:
+        console.say("\n" + summary_table(outcomes))
+    console.say(
+        f"\n{len(outcomes)} run(s) in {time.monotonic() - bench_started:.0f} s; "
+        f"results in {plan.results_dir / 'runs'}"
+    )
+    if interrupted:
+        return 130
+    if plan.make_report:
+        from scripts import report
+
+        report_status = report.main(["--results", str(plan.results_dir)])
+        if report_status:
+            return report_status
+    else:
+        console.say("charts and tables: make report")
+    return 0 if all(outcome.status == "ok" for outcome in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

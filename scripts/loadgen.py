@@ -1,0 +1,191 @@
+"""Running Locust as a child process: command line, progress, and a stop that always happens.
+
+Locust runs in its own session with its output in a file (like the servers), so a Ctrl-C in
+the terminal reaches only the harness, which then stops Locust itself: TERM first (Locust
+writes its statistics on TERM), KILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from servers.process_group import kill_session, session_members, signal_group
+from servers.registry import PROJECT_DIR
+
+LOCUSTFILE = PROJECT_DIR / "loadtests" / "locustfile.py"
+CSV_PREFIX = "locust"
+STOP_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """One Locust run against one server."""
+
+    base_url: str
+    scenario: str
+    users: int
+    spawn_rate: float
+    warmup_s: float
+    duration_s: float
+    seeded_users: int
+    user_prefix: str
+    user_password: str
+    run_dir: Path
+
+    @property
+    def ready_timeout_s(self) -> float:
+        """How long every login may take: logins cost a PBKDF2 hash each (about 0.3 s of
+        CPU here), and a single-process server does them one at a time."""
+        return 30.0 + self.users / self.spawn_rate + 1.0 * self.users
+
+    @property
+    def run_time_limit_s(self) -> int:
+        """Locust's own -t, a safety bound only: the window controller quits first."""
+        return int(self.ready_timeout_s + self.warmup_s + self.duration_s + 30)
+
+    @property
+    def window_file(self) -> Path:
+        return self.run_dir / "window.json"
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--host",
+            self.base_url,
+            "--users",
+            str(self.users),
+            "--spawn-rate",
+            f"{self.spawn_rate:g}",
+            "--run-time",
+            f"{self.run_time_limit_s}s",
+            "--stop-timeout",
+            "0",
+            "--only-summary",
+            "--csv",
+            str(self.run_dir / CSV_PREFIX),
+            "--csv-full-history",
+            "--html",
+            str(self.run_dir / "locust.html"),
+            "--loglevel",
+            "INFO",
+            "--logfile",
+            str(self.run_dir / "locust.log"),
+            "--scenario",
+            self.scenario,
+            "--seeded-users",
+            str(self.seeded_users),
+            "--user-prefix",
+            self.user_prefix,
+            "--user-password",
+            self.user_password,
+            "--warmup-s",
+            f"{self.warmup_s:g}",
+            "--window-s",
+            f"{self.duration_s:g}",
+            "--window-file",
+            str(self.window_file),
+            "--ready-timeout-s",
+            f"{self.ready_timeout_s:g}",
+        ]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress line shows."""
+
+    phase: str
+    elapsed_s: float
+    window_elapsed_s: float | None
+    rps: float
+    requests: int
+    failures: int
+
+
+def read_progress(request: LoadRequest, started: float) -> Progress:
+    """The latest state from Locust's history CSV and the window file (both may lag ~1 s)."""
+    rps, requests, failures = 0.0, 0, 0
+    history = request.run_dir / f"{CSV_PREFIX}_stats_history.csv"
+    try:
+        with history.open(newline="") as handle:
+            last = None
+            for row in csv.DictReader(handle):
+                if row.get("Name") == "Aggregated":
+                    last = row
+        if last is not None:
+            rps = float(last["Requests/s"] or 0)
+            requests = int(last["Total Request Count"] or 0)
+            failures = int(last["Total Failure Count"] or 0)
+    except (OSError, ValueError, KeyError):
+        pass
+    window_started: float | None = None
+    with contextlib.suppress(OSError, ValueError):
+        window_started = json.loads(request.window_file.read_text()).get("window_started_at")
+    now = time.time()
+    if window_started is None:
+        phase, window_elapsed = "logging in", None
+    else:
+        window_elapsed = max(0.0, now - window_started)
+        phase = "measuring"
+    return Progress(
+        phase=phase,
+        elapsed_s=time.monotonic() - started,
+        window_elapsed_s=window_elapsed,
+        rps=rps,
+        requests=requests,
+        failures=failures,
+    )
+
+
+def run_locust(request: LoadRequest, on_progress: Callable[[Progress], None]) -> int:
+    """Run Locust to completion and return its exit status (0 ok, 1 failures recorded,
+    2 error). Locust is stopped, whatever happens, before this returns or raises."""
+    with (request.run_dir / "locust.out").open("ab") as output:
+        process = subprocess.Popen(
+            request.argv(),
+            cwd=PROJECT_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    started = time.monotonic()
+    hard_limit = request.run_time_limit_s + 60
+    try:
+        while process.poll() is None:
+            if time.monotonic() - started > hard_limit:
+                raise TimeoutError(f"Locust did not finish within {hard_limit} s")
+            on_progress(read_progress(request, started))
+            time.sleep(1.0)
+        return process.returncode
+    finally:
+        stop_locust(process)
+
+
+def stop_locust(process: subprocess.Popen[bytes]) -> None:
+    """TERM (Locust writes its statistics), then KILL; no process of its session remains."""
+    session_id = process.pid
+    if process.poll() is None:
+        signal_group(session_id, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_GRACE_S)
+    deadline = time.monotonic() + 5
+    while session_members(session_id) and time.monotonic() < deadline:
+        kill_session(session_id)
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=5)

@@ -1,0 +1,246 @@
+"""The benchmark plan: every user choice, validated once, then frozen.
+
+Validation happens before anything is started or written: a bad value becomes one line that
+names the valid values, and exit status 2 (see scripts/cli.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtests.scenarios import SCENARIOS
+from scripts.cli import OneLineErrorParser, port_number, positive_int
+from servers.registry import ServerSpec, get_server, server_names
+
+DEFAULT_USERS = 16
+DEFAULT_DURATION_S = 30.0
+DEFAULT_WARMUP_S = 5.0
+DEFAULT_ITEMS_PER_USER = 20
+DEFAULT_ACCESS_LIFETIME_S = 300
+_DURATION = re.compile(r"^(?P<value>\d+(\.\d+)?)(?P<unit>ms|s|m)?$")
+_UNIT_S = {None: 1.0, "s": 1.0, "m": 60.0, "ms": 0.001}
+
+
+def duration_seconds(text: str) -> float:
+    """argparse type: a positive duration such as `30`, `30s`, `1.5m` or `500ms`."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive duration like 30, 30s or 2m, got {text!r}"
+        )
+    seconds = float(match["value"]) * _UNIT_S[match["unit"]]
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration above zero, got {text!r}")
+    return seconds
+
+
+def non_negative_duration(text: str) -> float:
+    """argparse type: like duration_seconds, but 0 is allowed (no warm-up)."""
+    if text.strip() in {"0", "0s"}:
+        return 0.0
+    return duration_seconds(text)
+
+
+def positive_rate(text: str) -> float:
+    """argparse type: users started per second, above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def server_list(text: str) -> tuple[str, ...]:
+    """argparse type: `all`, one server, or a comma-separated list of servers."""
+    if text.strip() == "all":
+        return tuple(server_names())
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in server_names()]
+    if not names or unknown:
+        bad = ", ".join(unknown) or repr(text)
+        raise argparse.ArgumentTypeError(
+            f"unknown server {bad}; valid servers: all, {', '.join(server_names())}"
+        )
+    return names
+
+
+def results_directory(text: str) -> Path:
+    """argparse type: a directory that exists or can be created (checked, not created)."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
+    existing = next(parent for parent in (path, *path.parents) if parent.exists())
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+    return path
+
+
+@dataclass(frozen=True)
+class ServerRun:
+    """One server as it will run: the spec with the worker/thread counts it gets."""
+
+    spec: ServerSpec
+    workers: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """Everything one `make bench` will do; built once, read everywhere, never changed."""
+
+    servers: tuple[ServerRun, ...]
+    scenario: str
+    users: int
+    spawn_rate: float
+    duration_s: float
+    warmup_s: float
+    repeats: int
+    host: str
+    port: int | None
+    results_dir: Path
+    access_lifetime_s: int
+    items_per_user: int
+    make_report: bool
+
+    @property
+    def run_order(self) -> list[tuple[int, ServerRun]]:
+        """(repeat_index, server) in interleaved order: A B C A B C, not A A B B, so a
+        slow drift of the machine spreads over every server instead of favouring one."""
+        return [(repeat, server) for repeat in range(self.repeats) for server in self.servers]
+
+
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="bench",
+        description="Benchmark the sample app under one or more servers with authenticated "
+        "Locust load; each run is written to <results>/runs/<run_id>/.",
+    )
+    parser.add_argument(
+        "--server",
+        type=server_list,
+        default=("gunicorn",),
+        help=f"all, or one or more of: {', '.join(server_names())} "
+        "(comma-separated; default: gunicorn)",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        default="mixed",
+        help="which request mix (default: mixed)",
+    )
+    parser.add_argument(
+        "--users",
+        type=positive_int,
+        default=DEFAULT_USERS,
+        help=f"simulated users, each its own account (default: {DEFAULT_USERS})",
+    )
+    parser.add_argument(
+        "--spawn-rate",
+        type=positive_rate,
+        default=None,
+        help="users started per second (default: all within one second)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=duration_seconds,
+        default=DEFAULT_DURATION_S,
+        help="measured window, e.g. 30s or 2m (default: 30s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=non_negative_duration,
+        default=DEFAULT_WARMUP_S,
+        help="load after every login, before measuring (default: 5s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=1,
+        help="runs per server, interleaved across servers (default: 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="worker processes (default: one per core; single-process servers always 1)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="threads per worker where the server has such a setting",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=None,
+        help="port for every server (default: a free port per run)",
+    )
+    parser.add_argument(
+        "--results",
+        type=results_directory,
+        default=Path("results"),
+        help="results directory (default: results)",
+    )
+    parser.add_argument(
+        "--access-lifetime",
+        type=duration_seconds,
+        default=float(DEFAULT_ACCESS_LIFETIME_S),
+        help="JWT access-token lifetime given to the app (default: 300s)",
+    )
+    parser.add_argument(
+        "--items",
+        type=positive_int,
+        default=DEFAULT_ITEMS_PER_USER,
+        help=f"items seeded per user (default: {DEFAULT_ITEMS_PER_USER})",
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="write the report (make report) after the runs"
+    )
+    return parser
+
+
+def plan_from_args(args: argparse.Namespace, cores: int) -> BenchPlan | str:
+    """The plan, or one line saying which value does not fit which server."""
+    names: tuple[str, ...] = args.server
+    several = len(names) > 1
+    runs: list[ServerRun] = []
+    for name in names:
+        spec = get_server(name)
+        workers = args.workers or spec.default_workers(cores)
+        threads = args.threads
+        if several:
+            # With several servers, a count a server cannot take is fitted to it (and
+            # recorded in meta.json) instead of refusing the whole plan.
+            if spec.max_workers is not None:
+                workers = min(workers, spec.max_workers)
+            if not spec.threads_supported:
+                threads = 1
+        problem = spec.validate_counts(workers, threads)
+        if problem:
+            return problem
+        runs.append(ServerRun(spec=spec, workers=workers, threads=threads))
+    if args.access_lifetime < 1:
+        return "access lifetime must be at least 1 s (JWT expiry has one-second resolution)"
+    return BenchPlan(
+        servers=tuple(runs),
+        scenario=args.scenario,
+        users=args.users,
+        spawn_rate=args.spawn_rate or float(args.users),
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        repeats=args.repeats,
+        host=args.host,
+        port=args.port,
+        results_dir=args.results,
+        access_lifetime_s=int(args.access_lifetime),
+        items_per_user=args.items,
+        make_report=args.report,
+    )
