@@ -287,12 +287,19 @@ def run_one(
         reason=meta["reason"],
         path=final,
         summary=summary,
-        overhead_s=sum(v for k, v in timings.items() if k != "load")
-        + max(0.0, timings.get("load", 0.0) - plan.duration_s),
+        overhead_s=_overhead_s(timings, plan),
     )
     if interrupted:
         raise KeyboardInterrupt
     return outcome
+
+
+def _overhead_s(timings: dict[str, float], plan: BenchPlan) -> float:
+    """Time the harness spent outside the planned warm-up and window: database copy, server
+    start and stop, the response check, Locust's start, the logins and the final CSV write."""
+    outside_load = sum(seconds for phase, seconds in timings.items() if phase != "load")
+    load_extra = max(0.0, timings.get("load", 0.0) - plan.duration_s - plan.warmup_s)
+    return outside_load + load_extra
 
 
 def _summary_document(
