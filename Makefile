@@ -10,10 +10,16 @@ export UV_PYTHON_DOWNLOADS := never
 
 # Make variables map one to one onto CLI flags; unset ones leave the CLI's defaults.
 flag = $(if $(strip $($(1))),--$(2) '$(strip $($(1)))')
+BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
+	$(call flag,USERS,users) $(call flag,SPAWN_RATE,spawn-rate) \
+	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,REPEATS,repeats) \
+	$(call flag,WORKERS,workers) $(call flag,THREADS,threads) $(call flag,HOST,host) \
+	$(call flag,PORT,port) $(call flag,RESULTS,results) \
+	$(call flag,ACCESS_LIFETIME,access-lifetime) $(if $(filter 1 yes true,$(REPORT)),--report)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
 
-.PHONY: help venv serve test lint system-deps clean
+.PHONY: help venv bench serve test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
@@ -31,6 +37,9 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	touch $@
 
 venv: $(STAMP)
+
+bench: $(STAMP)
+	$(PY) -m scripts.bench $(BENCH_FLAGS)
 
 serve: $(STAMP)
 	$(PY) -m scripts.serve $(SERVE_FLAGS)

@@ -63,9 +63,10 @@ class WindowController:
         self.record.users_ready += 1
         if not logged_in:
             self.record.logins_failed += 1
-        if self.record.users_ready >= self.users_target:
+        if self.record.users_ready >= self.users_target and not self._all_ready.is_set():
             self.record.ready_at = time.time()
             self._all_ready.set()
+            self.write()  # lets the harness's progress line show "warming up"
 
     def cpu_warning(self, cpu_usage_pct: float) -> None:
         self.record.cpu_warning = True

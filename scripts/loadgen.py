@@ -131,15 +131,18 @@ def read_progress(request: LoadRequest, started: float) -> Progress:
             failures = int(last["Total Failure Count"] or 0)
     except (OSError, ValueError, KeyError):
         pass
-    window_started: float | None = None
+    window: dict[str, object] = {}
     with contextlib.suppress(OSError, ValueError):
-        window_started = json.loads(request.window_file.read_text()).get("window_started_at")
-    now = time.time()
-    if window_started is None:
-        phase, window_elapsed = "logging in", None
-    else:
-        window_elapsed = max(0.0, now - window_started)
+        window = json.loads(request.window_file.read_text())
+    window_started = window.get("window_started_at")
+    window_elapsed: float | None = None
+    if isinstance(window_started, int | float):
+        window_elapsed = max(0.0, time.time() - window_started)
         phase = "measuring"
+    elif window.get("ready_at") is not None:
+        phase = "warming up"
+    else:
+        phase = "logging in"
     return Progress(
         phase=phase,
         elapsed_s=time.monotonic() - started,

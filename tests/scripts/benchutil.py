@@ -1,0 +1,38 @@
+"""Helpers for tests that run the real bench."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+
+def run_dirs(results: Path) -> list[Path]:
+    runs = results / "runs"
+    return sorted(p for p in runs.iterdir() if not p.name.startswith(".")) if runs.exists() else []
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def aggregated_row(stats_csv: Path) -> dict[str, str]:
+    with stats_csv.open(newline="") as handle:
+        return next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+
+
+def processes_mentioning(marker: str) -> list[str]:
+    """Command lines of live processes that contain `marker` (a run id or a bind address)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(f"{entry.name}: {cmdline}")
+    return found

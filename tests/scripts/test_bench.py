@@ -1,0 +1,261 @@
+"""The bench for real: short runs against real servers, and its failure paths."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from scripts import bench
+from servers import registry
+from tests.scripts.benchutil import aggregated_row, load, processes_mentioning, run_dirs
+
+SHORT = ["--duration", "3", "--warmup", "1", "--users", "4"]
+EXPECTED_FILES = {
+    "meta.json",
+    "summary.json",
+    "window.json",
+    "locust_stats.csv",
+    "locust_stats_history.csv",
+    "locust_failures.csv",
+    "locust.html",
+    "server.log",
+}
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "runserver"])
+def test_short_bench_writes_a_complete_run(server: str, tmp_path: Path) -> None:
+    status = bench.main(["--server", server, *SHORT, "--results", str(tmp_path)])
+    assert status == 0
+    [run] = run_dirs(tmp_path)
+    assert {p.name for p in run.iterdir()} >= EXPECTED_FILES
+    assert not list((tmp_path / "runs").glob(".partial-*"))
+    meta, summary = load(run / "meta.json"), load(run / "summary.json")
+    assert meta["status"] == "ok" and meta["reason"] == ""
+    assert meta["server"] == server and meta["users"] == 4 and meta["scenario"] == "mixed"
+    assert meta["schema_version"] == 1 and meta["versions"]["django"].startswith("5.2")
+    assert meta["argv"] and meta["started_at"] <= meta["finished_at"]
+    assert summary["requests"] > 0 and summary["failures"] == 0
+    assert 2.9 < summary["window_s"] < 3.5
+    row = aggregated_row(run / "locust_stats.csv")
+    assert summary["requests"] == int(row["Request Count"])
+    assert summary["failures"] == int(row["Failure Count"])
+    assert summary["rps"] == pytest.approx(float(row["Requests/s"]))
+    assert summary["p50_ms"] == float(row["50%"])
+    assert summary["p99_ms"] == float(row["99%"])
+    assert summary["max_ms"] == pytest.approx(float(row["Max Response Time"]))
+    # rps over the window agrees with requests / window length (Locust's own rps uses the
+    # last request's time, a few ms shorter)
+    assert summary["rps"] == pytest.approx(summary["requests"] / summary["window_s"], rel=0.05)
+    assert sum(e["requests"] for e in summary["endpoints"].values()) == summary["requests"]
+    assert not any(name.endswith("(setup)") for name in summary["endpoints"])
+
+
+def _with_extra_server(monkeypatch: pytest.MonkeyPatch, spec: registry.ServerSpec) -> None:
+    monkeypatch.setattr(
+        registry, "SERVERS", MappingProxyType({**registry.SERVERS, spec.name: spec})
+    )
+
+
+def test_wrong_app_is_a_failed_run_not_a_run_of_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    gunicorn = registry.get_server("gunicorn")
+    broken = dataclasses.replace(
+        gunicorn,
+        name="gunicorn-wrong-app",
+        argv_template=(
+            *gunicorn.argv_template[:-1],
+            "--pythonpath",
+            str(fixtures),
+            "broken_app:application",
+        ),
+    )
+    _with_extra_server(monkeypatch, broken)
+    status = bench.main(["--server", broken.name, *SHORT, "--results", str(tmp_path)])
+    assert status == 1
+    [run] = run_dirs(tmp_path)
+    meta = load(run / "meta.json")
+    assert meta["status"] == "failed"
+    assert meta["reason"].startswith("response check failed: POST /api/auth/token/: status 500")
+    assert not (run / "summary.json").exists()
+    assert not (run / "locust_stats.csv").exists(), "nothing may be measured"
+
+
+def test_server_that_cannot_import_is_a_failed_run_and_others_still_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gunicorn = registry.get_server("gunicorn")
+    missing = dataclasses.replace(
+        gunicorn,
+        name="gunicorn-missing-app",
+        argv_template=(*gunicorn.argv_template[:-1], "config.missing:application"),
+    )
+    _with_extra_server(monkeypatch, missing)
+    status = bench.main(
+        ["--server", f"{missing.name},gunicorn", *SHORT, "--results", str(tmp_path)]
+    )
+    assert status == 1
+    by_server = {
+        load(run / "meta.json")["server"]: load(run / "meta.json") for run in run_dirs(tmp_path)
+    }
+    assert by_server[missing.name]["status"] == "failed"
+    assert "exited with status" in by_server[missing.name]["reason"]
+    assert "config.missing" in by_server[missing.name]["reason"]
+    assert by_server["gunicorn"]["status"] == "ok"
+
+
+def test_run_longer_than_token_lifetime_has_no_auth_failures(tmp_path: Path) -> None:
+    status = bench.main(
+        [
+            "--server",
+            "gunicorn",
+            "--duration",
+            "7",
+            "--warmup",
+            "0",
+            "--users",
+            "3",
+            "--access-lifetime",
+            "3",
+            "--results",
+            str(tmp_path),
+        ]
+    )
+    assert status == 0
+    [run] = run_dirs(tmp_path)
+    summary = load(run / "summary.json")
+    assert summary["failures"] == 0
+    refreshes = summary["endpoints"]["POST /api/auth/token/refresh/"]["requests"]
+    assert refreshes >= 3, "each user must have renewed its 3-second token in a 7-second window"
+    assert summary["requests"] > refreshes
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--server", "tomcat", "valid servers: all, runserver, gunicorn"),
+        ("--users", "abc", "expected a whole number >= 1"),
+        ("--users", "0", "expected a whole number >= 1"),
+        ("--spawn-rate", "-1", "above 0"),
+        ("--duration", "-5", "positive duration"),
+        ("--duration", "ten", "positive duration"),
+        ("--warmup", "-1", "positive duration"),
+        ("--scenario", "nope", "invalid choice"),
+        ("--workers", "0", "expected a whole number >= 1"),
+        ("--threads", "x", "expected a whole number >= 1"),
+        ("--port", "70000", "expected a port 1-65535"),
+        ("--repeats", "0", "expected a whole number >= 1"),
+        ("--access-lifetime", "0", "duration above zero"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(
+    flag: str, value: str, message: str, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.bench", flag, value, "--results", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not results.exists()
+
+
+def test_workers_a_single_process_server_cannot_take_exits_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.bench",
+            "--server",
+            "daphne",
+            "--workers",
+            "2",
+            "--results",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "daphne runs 1 process at most" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_results_path_that_is_a_file_exits_2(tmp_path: Path) -> None:
+    occupied = tmp_path / "file"
+    occupied.write_text("x")
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.bench", "--results", str(occupied)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "is not a directory" in done.stderr
+
+
+def test_sigint_mid_run_leaves_no_process_and_records_a_failed_run(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    harness = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.bench",
+            "--server",
+            "gunicorn",
+            "--duration",
+            "60",
+            "--warmup",
+            "0",
+            "--users",
+            "2",
+            "--results",
+            str(results),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        windows: list[Path] = []
+        while time.monotonic() < deadline and not windows:
+            windows = list((results / "runs").glob(".partial-*/window.json"))
+            time.sleep(0.2)
+        assert windows, "the measured window never started"
+        partial = windows[0].parent
+        run_id = partial.name.removeprefix(".partial-")
+        port = str(load(partial / "meta.json")["port"])
+        assert processes_mentioning(run_id), "Locust should be running"
+        harness.send_signal(signal.SIGINT)
+        output, _ = harness.communicate(timeout=60)
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
+    assert harness.returncode == 130, output
+    [run] = run_dirs(results)
+    meta = load(run / "meta.json")
+    assert meta["status"] == "failed"
+    assert "interrupted" in meta["reason"]
+    assert meta["finished_at"] is not None
+    assert processes_mentioning(run_id) == []
+    assert processes_mentioning(f"127.0.0.1:{port}") == []
+    assert processes_mentioning(str(results)) == []
+    assert not list((results / "runs").glob(".partial-*"))
