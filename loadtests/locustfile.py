@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import gevent
+from gevent.event import Event
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -85,6 +87,12 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--ready-timeout-s", type=float, default=120.0, help="longest wait for all users to log in"
     )
+    parser.add_argument(
+        "--burn-ms",
+        type=float,
+        default=0.0,
+        help="test only: burn this much Locust CPU per task (starves the generator on purpose)",
+    )
 
 
 def _controller(environment: Environment) -> WindowController | None:
@@ -98,7 +106,9 @@ def on_init(environment: Environment, **_: Any) -> None:
     if options is None or options.window_s <= 0:
         return
     runner = environment.runner
+    assert runner is not None
     if isinstance(runner, WorkerRunner):
+        runner.register_message("bench_reset", lambda message, **_: _worker_reset(runner))
         return
     controller = WindowController(
         users_target=int(options.num_users or 1),
@@ -108,22 +118,59 @@ def on_init(environment: Environment, **_: Any) -> None:
         output=Path(options.window_file) if options.window_file else None,
     )
     environment.bench_window = controller  # type: ignore[attr-defined]
+    environment.events.spawning_complete.add_listener(
+        lambda user_count, **_: controller.spawning_complete()
+    )
     if isinstance(runner, MasterRunner):
         runner.register_message(
             "bench_user_ready",
             lambda message, **_: controller.user_ready(bool(message.data["logged_in"])),
         )
-    environment.events.spawning_complete.add_listener(
-        lambda user_count, **_: controller.spawning_complete()
-    )
-    assert runner is not None
-    gevent.spawn(
-        controller.run,
-        runner.stats.reset_all,
-        runner.stop,
-        runner.quit,
-        CSV_STATS_INTERVAL_SEC + 0.5,
-    )
+        reset = _DistributedReset(runner)
+        runner.register_message("bench_reset_done", lambda message, **_: reset.acknowledge())
+        # workers report every WORKER_REPORT_INTERVAL: wait for their last report
+        final_write_s = WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5
+        gevent.spawn(controller.run, reset.run, runner.stop, runner.quit, final_write_s)
+    else:
+        gevent.spawn(
+            controller.run,
+            runner.stats.reset_all,
+            runner.stop,
+            runner.quit,
+            CSV_STATS_INTERVAL_SEC + 0.5,
+        )
+
+
+def _worker_reset(runner: WorkerRunner) -> None:
+    """Drop what this worker has not reported yet, then tell the master. Messages from one
+    worker arrive in order, so every report sent before the reset reaches the master
+    before this acknowledgement does."""
+    runner.stats.reset_all()
+    runner.send_message("bench_reset_done", {})
+
+
+class _DistributedReset:
+    """Window start with several Locust processes: reset every worker, and the master's
+    totals only once all workers have acknowledged (so no pre-window report is counted)."""
+
+    ACK_TIMEOUT_S = 10.0
+
+    def __init__(self, runner: MasterRunner) -> None:
+        self.runner = runner
+        self.pending = 0
+        self.done = Event()
+
+    def acknowledge(self) -> None:
+        self.pending -= 1
+        if self.pending <= 0:
+            self.done.set()
+
+    def run(self) -> None:
+        self.pending = self.runner.worker_count
+        self.done.clear()
+        self.runner.send_message("bench_reset", {})
+        self.done.wait(timeout=self.ACK_TIMEOUT_S)
+        self.runner.stats.reset_all()
 
 
 @events.cpu_warning.add_listener
@@ -146,9 +193,13 @@ class ApiUser(FastHttpUser):
             username=f"{options.user_prefix}{index:04d}", password=options.user_password
         )
         self.scenario: Scenario = SCENARIOS[options.scenario]
+        self.burn_ms = float(options.burn_ms)
         self.tokens: TokenPair | None = None
-        logged_in = self._login(SETUP_LOGIN_NAME) and self._learn_items()
-        _report_ready(self.environment, logged_in)
+        logged_in = False
+        try:
+            logged_in = self._login(SETUP_LOGIN_NAME) and self._learn_items()
+        finally:  # a crash here must not leave the window waiting for this user
+            _report_ready(self.environment, logged_in)
 
     @task
     def scenario_step(self) -> None:
@@ -156,6 +207,8 @@ class ApiUser(FastHttpUser):
             self._renew()
         if self.tokens is None:
             return
+        if self.burn_ms > 0:
+            _burn_cpu(self.burn_ms)
         self._send(self.scenario.pick(self.account.rng))
 
     def _send(self, endpoint: Endpoint) -> None:
@@ -243,6 +296,12 @@ class ApiUser(FastHttpUser):
                 self.account.remember_item(int(item["id"]))
             response.success()
         return True
+
+
+def _burn_cpu(milliseconds: float) -> None:
+    end = time.perf_counter() + milliseconds / 1000
+    while time.perf_counter() < end:
+        pass
 
 
 def _json_or_none(response: Any) -> Any:

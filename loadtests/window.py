@@ -2,9 +2,10 @@
 
 Locust's own `-t` counts from the start, ramp-up and logins included, so it cannot give a
 clean steady window. Here the window opens only once every simulated user has logged in
-(logins are deliberately expensive: PBKDF2) plus a warm-up; statistics are reset at that
-moment, and Locust is told to quit exactly `window_s` later. What was measured is written to
-a small JSON file the harness reads.
+(logins are deliberately expensive: PBKDF2) and the warm-up has passed (it counts from the
+load's start, with at least one second of full load after the last login); statistics are
+reset at that moment, and the users are stopped exactly `window_s` later. What was measured
+is written to a small JSON file the harness reads.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gevent
 from gevent.event import Event
@@ -43,12 +44,15 @@ class WindowRecord:
 class WindowController:
     """Drives one Locust process's (or master's) measured window."""
 
+    SETTLE_S: ClassVar[float] = 1.0
+
     users_target: int
     warmup_s: float
     window_s: float
     ready_timeout_s: float
     output: Path | None
     record: WindowRecord = field(init=False)
+    created_at: float = field(default_factory=time.time, init=False)
     _spawned: Event = field(default_factory=Event, init=False)
     _all_ready: Event = field(default_factory=Event, init=False)
 
@@ -91,7 +95,15 @@ class WindowController:
             self.write()
             quit_runner()
             return
-        gevent.sleep(self.warmup_s)
+        if self.record.logins_failed:
+            self.record.reason = (
+                f"{self.record.logins_failed} of {self.users_target} users could not log in "
+                "(see locust_failures.csv and locust.log)"
+            )
+            self.write()
+            quit_runner()
+            return
+        gevent.sleep(self.remaining_warmup_s(time.time()))
         reset_stats()
         self.record.window_started_at = time.time()
         self.write()  # lets the harness's progress line show "measuring"
@@ -103,6 +115,15 @@ class WindowController:
         self.write()
         gevent.sleep(final_write_s)
         quit_runner()
+
+    def remaining_warmup_s(self, now: float) -> float:
+        """How long to wait, once every user is ready, before the window opens.
+
+        The warm-up counts from the controller's start (the load's start), so the logins,
+        which are real server work, are part of it instead of being added to it; but at
+        least SETTLE_S of the scenario's own traffic always runs at full user count."""
+        warmup_left = self.warmup_s - (now - self.created_at)
+        return max(self.SETTLE_S, warmup_left)
 
     def write(self) -> None:
         """Write the record atomically (a reader never sees half a file)."""

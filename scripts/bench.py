@@ -35,6 +35,7 @@ from scripts.results import (
     utc_now,
     write_json,
 )
+from scripts.sampler import SATURATION_CPU_PCT, ResourceSampler, ResourceSummary, summarize
 from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
 from servers.ports import free_port
 from servers.registry import SERVERS_DIR
@@ -153,12 +154,23 @@ def _base_meta(
         "cpu_count": context.machine.cpu_count,
         "cpu_affinity": context.machine.cpu_affinity,
         "database_engine": "sqlite",
+        "placement": plan.placement.as_meta(),
+        "locust_processes": plan.locust_processes,
         "timings_s": {},
     }
 
 
+def _window_bounds(window: dict[str, Any] | None) -> tuple[float, float]:
+    if not window or window.get("window_started_at") is None:
+        return (0.0, 0.0)
+    return (float(window["window_started_at"]), float(window.get("window_ended_at") or 0.0))
+
+
 def _judge(
-    window: dict[str, Any] | None, locust_status: int, summary: dict[str, Any] | None
+    window: dict[str, Any] | None,
+    locust_status: int,
+    summary: dict[str, Any] | None,
+    resources: ResourceSummary,
 ) -> tuple[str, str]:
     """(status, reason) of a run whose load phase finished."""
     if window is None:
@@ -171,10 +183,14 @@ def _judge(
         return "failed", "no request completed in the measured window"
     if summary["failures"] == summary["requests"]:
         return "failed", "every request in the measured window failed"
-    if window.get("cpu_warning"):
+    busiest = resources.loadgen_max_process_cpu_pct
+    if window.get("cpu_warning") or (busiest is not None and busiest > SATURATION_CPU_PCT):
+        measured = f"{busiest:.0f} %" if busiest is not None else "unknown"
         return "invalid", (
-            "load generator saturated: Locust reported CPU above 90 % "
-            f"(max {window.get('cpu_usage_max_pct', 0):.0f} %)"
+            f"load generator saturated: a Locust process used over {SATURATION_CPU_PCT:.0f} % "
+            f"of a CPU (window mean of the busiest: {measured}; Locust's own warning: "
+            f"{'yes' if window.get('cpu_warning') else 'no'}); try LOCUST_PROCESSES=2 or "
+            "fewer USERS"
         )
     return "ok", ""
 
@@ -201,6 +217,7 @@ def run_one(
         workers=server.workers,
         threads=server.threads,
         log_path=run_dir / "server.log",
+        cpus=plan.placement.server_cpus,
     )
     meta = _base_meta(context, server, run_id, sequence, repeat_index, launch)
     meta["started_at"] = iso(started_at)
@@ -243,20 +260,36 @@ def run_one(
                 user_prefix=context.seed.prefix,
                 user_password=context.seed.password,
                 run_dir=run_dir,
+                cpus=plan.placement.loadgen_cpus,
+                processes=plan.locust_processes,
+                burn_ms=plan.loadgen_burn_ms,
             )
+            sampler = ResourceSampler(run_dir / "resources.csv")
+            sampler.watch("server", running.pid)
+            sampler.start()
             mark = time.monotonic()
-            locust_status = run_locust(
-                load, lambda progress: console.progress(label, plan.duration_s, progress)
-            )
+            try:
+                locust_status = run_locust(
+                    load,
+                    lambda progress: console.progress(label, plan.duration_s, progress),
+                    on_started=lambda pid: sampler.watch("loadgen", pid),
+                )
+            finally:
+                samples = sampler.stop()
             timings["load"] = time.monotonic() - mark
             window = read_json(load.window_file) if load.window_file.exists() else None
+            resources = summarize(samples, *_window_bounds(window))
+            meta["observed_cpus"] = {
+                "server": list(resources.server_cpus),
+                "loadgen": list(resources.loadgen_cpus),
+            }
             stats_csv = run_dir / "locust_stats.csv"
             if stats_csv.exists() and window is not None and window.get("completed"):
                 summary = summarize_locust_csv(stats_csv)
-            meta["status"], meta["reason"] = _judge(window, locust_status, summary)
+            meta["status"], meta["reason"] = _judge(window, locust_status, summary, resources)
             meta["locust_exit_code"] = locust_status
             if summary is not None:
-                summary = _summary_document(meta, window or {}, summary)
+                summary = _summary_document(meta, window or {}, summary, resources)
     except KeyboardInterrupt:
         interrupted = True
         meta["status"], meta["reason"] = "failed", INTERRUPTED
@@ -303,8 +336,12 @@ def _overhead_s(timings: dict[str, float], plan: BenchPlan) -> float:
 
 
 def _summary_document(
-    meta: dict[str, Any], window: dict[str, Any], figures: dict[str, Any]
+    meta: dict[str, Any],
+    window: dict[str, Any],
+    figures: dict[str, Any],
+    resources: ResourceSummary,
 ) -> dict[str, Any]:
+    server_cores = (resources.server_cpu_pct or 0.0) / 100
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": meta["run_id"],
@@ -318,6 +355,11 @@ def _summary_document(
         **figures,
         "logins": {"ready": window.get("users_ready"), "failed": window.get("logins_failed")},
         "loadgen_cpu_warning": bool(window.get("cpu_warning")),
+        "server_cpu_pct": resources.server_cpu_pct,
+        "server_rss_peak_mb": resources.server_rss_peak_mb,
+        "rps_per_cpu_core": figures["rps"] / server_cores if server_cores > 0 else None,
+        "loadgen_cpu_pct": resources.loadgen_cpu_pct,
+        "loadgen_max_process_cpu_pct": resources.loadgen_max_process_cpu_pct,
     }
 
 
@@ -372,7 +414,7 @@ def summary_table(outcomes: list[RunOutcome]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    plan = plan_from_args(args, cores=len(os.sched_getaffinity(0)))
+    plan = plan_from_args(args, available_cpus=tuple(sorted(os.sched_getaffinity(0))))
     if isinstance(plan, str):
         fail_usage("bench", plan)
     signal.signal(signal.SIGINT, signal.default_int_handler)

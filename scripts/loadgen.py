@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from servers.placement import affinity_setter
 from servers.process_group import kill_session, session_members, signal_group
 from servers.registry import PROJECT_DIR
 
@@ -40,6 +42,9 @@ class LoadRequest:
     user_prefix: str
     user_password: str
     run_dir: Path
+    cpus: tuple[int, ...] | None = None
+    processes: int = 1
+    burn_ms: float = 0.0  # test-only: CPU burnt per task, to starve the generator on purpose
 
     @property
     def ready_timeout_s(self) -> float:
@@ -100,7 +105,17 @@ class LoadRequest:
             str(self.window_file),
             "--ready-timeout-s",
             f"{self.ready_timeout_s:g}",
+            *(["--processes", str(self.processes)] if self.processes > 1 else []),
+            *(["--burn-ms", f"{self.burn_ms:g}"] if self.burn_ms > 0 else []),
         ]
+
+    def environ(self) -> dict[str, str]:
+        """The caller's environment without LOCUST_* settings (Locust reads those as
+        options, and a stray one would change the run), plus the worker count the
+        locustfile uses to give each process its own accounts."""
+        clean = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
+        clean["LOCUST_BENCH_WORKERS"] = str(self.processes)
+        return clean
 
 
 @dataclass(frozen=True)
@@ -153,9 +168,14 @@ def read_progress(request: LoadRequest, started: float) -> Progress:
     )
 
 
-def run_locust(request: LoadRequest, on_progress: Callable[[Progress], None]) -> int:
+def run_locust(
+    request: LoadRequest,
+    on_progress: Callable[[Progress], None],
+    on_started: Callable[[int], None] | None = None,
+) -> int:
     """Run Locust to completion and return its exit status (0 ok, 1 failures recorded,
-    2 error). Locust is stopped, whatever happens, before this returns or raises."""
+    2 error). Locust is stopped, whatever happens, before this returns or raises.
+    `on_started` gets Locust's pid (its session id) once it is launched."""
     with (request.run_dir / "locust.out").open("ab") as output:
         process = subprocess.Popen(
             request.argv(),
@@ -164,10 +184,14 @@ def run_locust(request: LoadRequest, on_progress: Callable[[Progress], None]) ->
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=affinity_setter(request.cpus),
+            env=request.environ(),
         )
     started = time.monotonic()
     hard_limit = request.run_time_limit_s + 60
     try:
+        if on_started is not None:
+            on_started(process.pid)
         while process.poll() is None:
             if time.monotonic() - started > hard_limit:
                 raise TimeoutError(f"Locust did not finish within {hard_limit} s")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from loadtests.scenarios import SCENARIOS
 from scripts.cli import OneLineErrorParser, port_number, positive_int
+from servers.placement import PLACEMENTS, Placement, default_mode, place
 from servers.registry import ServerSpec, get_server, server_names
 
 DEFAULT_USERS = 16
@@ -107,6 +108,9 @@ class BenchPlan:
     access_lifetime_s: int
     items_per_user: int
     make_report: bool
+    placement: Placement
+    locust_processes: int = 1
+    loadgen_burn_ms: float = 0.0
 
     @property
     def run_order(self) -> list[tuple[int, ServerRun]]:
@@ -156,7 +160,8 @@ def build_parser() -> OneLineErrorParser:
         "--warmup",
         type=non_negative_duration,
         default=DEFAULT_WARMUP_S,
-        help="load after every login, before measuring (default: 5s)",
+        help="load before measuring, counted from the start; logins are part of it, and "
+        "at least 1 s of full load follows the last login (default: 5s)",
     )
     parser.add_argument(
         "--repeats",
@@ -202,13 +207,29 @@ def build_parser() -> OneLineErrorParser:
         help=f"items seeded per user (default: {DEFAULT_ITEMS_PER_USER})",
     )
     parser.add_argument(
+        "--pin",
+        choices=sorted(PLACEMENTS),
+        default=None,
+        help="split: server and Locust on separate CPUs (default with 2+ CPUs); none: not pinned",
+    )
+    parser.add_argument(
+        "--locust-processes",
+        type=positive_int,
+        default=1,
+        help="Locust processes, to raise the generator's capacity (default: 1)",
+    )
+    # tests only: burn Locust CPU per task to starve the generator on purpose
+    parser.add_argument("--loadgen-burn-ms", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--report", action="store_true", help="write the report (make report) after the runs"
     )
     return parser
 
 
-def plan_from_args(args: argparse.Namespace, cores: int) -> BenchPlan | str:
+def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> BenchPlan | str:
     """The plan, or one line saying which value does not fit which server."""
+    placement = place(args.pin or default_mode(available_cpus), available_cpus)
+    cores = placement.server_core_count
     names: tuple[str, ...] = args.server
     several = len(names) > 1
     runs: list[ServerRun] = []
@@ -243,4 +264,7 @@ def plan_from_args(args: argparse.Namespace, cores: int) -> BenchPlan | str:
         access_lifetime_s=int(args.access_lifetime),
         items_per_user=args.items,
         make_report=args.report,
+        placement=placement,
+        locust_processes=args.locust_processes,
+        loadgen_burn_ms=args.loadgen_burn_ms,
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from servers.app import AppSettings
 from servers.http import request_json
+from servers.placement import affinity_setter
 from servers.ports import port_is_free, wait_port_free
 from servers.process_group import kill_session, session_members, signal_group
 from servers.registry import SAMPLEAPP_DIR, ServerSpec
@@ -53,6 +54,7 @@ class LaunchRequest:
     threads: int
     log_path: Path
     startup_deadline_s: float | None = None
+    cpus: tuple[int, ...] | None = None
 
     @property
     def argv(self) -> list[str]:
@@ -155,6 +157,7 @@ def start(request: LaunchRequest) -> RunningServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=affinity_setter(request.cpus),
             )
         except OSError as exc:
             raise ServerStartError(f"{spec.name} could not be launched ({argv[0]}): {exc}") from exc
