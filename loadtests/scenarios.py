@@ -236,6 +236,11 @@ SCENARIOS: Final[Mapping[str, Scenario]] = _scenario_table(
     Scenario("io", f"an upstream call stand-in: /api/slow/ waits {SLOW_MS} ms", ((SLOW, 1),)),
     Scenario("cpu", f"CPU-bound pure Python: count primes below {COMPUTE_N}", ((COMPUTE, 1),)),
     Scenario(
+        "me",
+        "one endpoint, GET /api/me/: the JWT check and one user query (the wrk cross-check)",
+        ((ME, 1),),
+    ),
+    Scenario(
         "login", "token obtain in the loop: what PBKDF2 password hashing costs", ((LOGIN, 1),)
     ),
 )
