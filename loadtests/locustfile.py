@@ -37,7 +37,7 @@ from loadtests.scenarios import (
     UserContext,
 )
 from loadtests.tokens import TokenFormatError, TokenPair
-from loadtests.window import WindowController
+from loadtests.window import LoopLagMonitor, WindowController, merge_lag
 
 SETUP_LOGIN_NAME = f"POST {TOKEN_PATH} (setup)"
 REFRESH_NAME = f"POST {REFRESH_PATH}"
@@ -108,7 +108,11 @@ def on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     assert runner is not None
     if isinstance(runner, WorkerRunner):
-        runner.register_message("bench_reset", lambda message, **_: _worker_reset(runner))
+        lag = LoopLagMonitor()
+        runner.register_message("bench_reset", lambda msg, **_: _worker_reset(runner, lag))
+        environment.events.test_stop.add_listener(
+            lambda **_: runner.send_message("bench_lag", lag.stop())
+        )
         return
     controller = WindowController(
         users_target=int(options.num_users or 1),
@@ -124,14 +128,16 @@ def on_init(environment: Environment, **_: Any) -> None:
     if isinstance(runner, MasterRunner):
         runner.register_message(
             "bench_user_ready",
-            lambda message, **_: controller.user_ready(bool(message.data["logged_in"])),
+            lambda msg, **_: controller.user_ready(bool(msg.data["logged_in"])),
         )
+        runner.register_message("bench_lag", lambda msg, **_: _merge_lag(controller, msg))
         reset = _DistributedReset(runner)
-        runner.register_message("bench_reset_done", lambda message, **_: reset.acknowledge())
+        runner.register_message("bench_reset_done", lambda msg, **_: reset.acknowledge())
         # workers report every WORKER_REPORT_INTERVAL: wait for their last report
         final_write_s = WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5
         gevent.spawn(controller.run, reset.run, runner.stop, runner.quit, final_write_s)
     else:
+        controller.lag_monitor = LoopLagMonitor()
         gevent.spawn(
             controller.run,
             runner.stats.reset_all,
@@ -141,12 +147,18 @@ def on_init(environment: Environment, **_: Any) -> None:
         )
 
 
-def _worker_reset(runner: WorkerRunner) -> None:
+def _worker_reset(runner: WorkerRunner, lag: LoopLagMonitor) -> None:
     """Drop what this worker has not reported yet, then tell the master. Messages from one
     worker arrive in order, so every report sent before the reset reaches the master
-    before this acknowledgement does."""
+    before this acknowledgement does. The worker's loop-lag measurement starts here."""
     runner.stats.reset_all()
+    lag.start()
     runner.send_message("bench_reset_done", {})
+
+
+def _merge_lag(controller: WindowController, message: Any) -> None:
+    merge_lag(controller.record, message.data)
+    controller.write()
 
 
 class _DistributedReset:

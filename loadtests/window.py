@@ -38,6 +38,60 @@ class WindowRecord:
     reason: str = ""
     cpu_warning: bool = False
     cpu_usage_max_pct: float = 0.0
+    loop_lag_mean_ms: float | None = None
+    loop_lag_p95_ms: float | None = None
+    loop_lag_max_ms: float | None = None
+
+
+class LoopLagMonitor:
+    """How late the generator's event loop wakes up: a direct measure of a busy generator.
+
+    A greenlet asks to sleep INTERVAL_S and records how much later it actually woke. When
+    the Locust process is short of CPU (its own work, or another process on its CPU), every
+    response waits that long before its time is taken, so response times grow although the
+    server is not slower. CPU percent alone can miss this when the CPU is shared.
+    """
+
+    INTERVAL_S: ClassVar[float] = 0.05
+
+    def __init__(self) -> None:
+        self.lags_ms: list[float] = []
+        self._greenlet: gevent.Greenlet[Any, Any] | None = None
+
+    def start(self) -> None:
+        self.lags_ms.clear()
+        self._greenlet = gevent.spawn(self._loop)
+
+    def stop(self) -> dict[str, float | None]:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+        return self.summary()
+
+    def summary(self) -> dict[str, float | None]:
+        if not self.lags_ms:
+            return {"loop_lag_mean_ms": None, "loop_lag_p95_ms": None, "loop_lag_max_ms": None}
+        ordered = sorted(self.lags_ms)
+        return {
+            "loop_lag_mean_ms": sum(ordered) / len(ordered),
+            "loop_lag_p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+            "loop_lag_max_ms": ordered[-1],
+        }
+
+    def _loop(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            gevent.sleep(self.INTERVAL_S)
+            self.lags_ms.append(max(0.0, (time.perf_counter() - asked - self.INTERVAL_S) * 1000))
+
+
+def merge_lag(record: WindowRecord, lag: dict[str, float | None]) -> None:
+    """Keep the worst process's figures (with several Locust processes, the busiest one
+    decides whether the generator held the numbers back)."""
+    for name, value in lag.items():
+        current = getattr(record, name)
+        if value is not None and (current is None or value > current):
+            setattr(record, name, value)
 
 
 @dataclass
@@ -55,6 +109,7 @@ class WindowController:
     created_at: float = field(default_factory=time.time, init=False)
     _spawned: Event = field(default_factory=Event, init=False)
     _all_ready: Event = field(default_factory=Event, init=False)
+    lag_monitor: LoopLagMonitor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.record = WindowRecord(users_target=self.users_target, warmup_s=self.warmup_s)
@@ -106,9 +161,13 @@ class WindowController:
         gevent.sleep(self.remaining_warmup_s(time.time()))
         reset_stats()
         self.record.window_started_at = time.time()
+        if self.lag_monitor is not None:
+            self.lag_monitor.start()
         self.write()  # lets the harness's progress line show "measuring"
         gevent.sleep(self.window_s)
         self.record.window_ended_at = time.time()
+        if self.lag_monitor is not None:
+            merge_lag(self.record, self.lag_monitor.stop())
         self.record.window_s = self.record.window_ended_at - self.record.window_started_at
         stop_users()
         self.record.completed = True
