@@ -15,7 +15,10 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,REPEATS,repeats) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads) $(call flag,HOST,host) \
 	$(call flag,PORT,port) $(call flag,RESULTS,results) \
-	$(call flag,ACCESS_LIFETIME,access-lifetime) $(if $(filter 1 yes true,$(REPORT)),--report)
+	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
+	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
+	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) \
+	$(if $(filter 1 yes true,$(REPORT)),--report)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,6 +42,7 @@ class WindowRecord:
     loop_lag_mean_ms: float | None = None
     loop_lag_p95_ms: float | None = None
     loop_lag_max_ms: float | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
 
 class LoopLagMonitor:
@@ -94,9 +96,26 @@ def merge_lag(record: WindowRecord, lag: dict[str, float | None]) -> None:
             setattr(record, name, value)
 
 
+@dataclass(frozen=True)
+class StepHooks:
+    """What the controller does to Locust: plain callables, so the logic is testable."""
+
+    reset_stats: Callable[[], None]
+    stop_users: Callable[[], None]
+    quit_runner: Callable[[], None]
+    final_write_s: float
+    start_users: Callable[[int], None] | None = None  # step load: raise the user count
+    snapshot: Callable[[int, int], str] | None = None  # step load: (index, users) -> file
+
+
 @dataclass
 class WindowController:
-    """Drives one Locust process's (or master's) measured window."""
+    """Drives the measured window(s) of one Locust process (or of the master).
+
+    With `steps` (a step load), each step raises the user count, waits for the new users'
+    logins and SETTLE_S of full load, then measures its own window of `window_s`; the
+    statistics of each step are written to their own CSV file by `StepHooks.snapshot`.
+    """
 
     SETTLE_S: ClassVar[float] = 1.0
 
@@ -105,75 +124,123 @@ class WindowController:
     window_s: float
     ready_timeout_s: float
     output: Path | None
+    steps: tuple[int, ...] = ()
     record: WindowRecord = field(init=False)
     created_at: float = field(default_factory=time.time, init=False)
     _spawned: Event = field(default_factory=Event, init=False)
-    _all_ready: Event = field(default_factory=Event, init=False)
+    _ready_changed: Event = field(default_factory=Event, init=False)
     lag_monitor: LoopLagMonitor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.record = WindowRecord(users_target=self.users_target, warmup_s=self.warmup_s)
 
+    @property
+    def step_users(self) -> tuple[int, ...]:
+        return self.steps or (self.users_target,)
+
     def spawning_complete(self) -> None:
-        self.record.spawned_at = time.time()
+        if self.record.spawned_at is None:
+            self.record.spawned_at = time.time()
         self._spawned.set()
 
     def user_ready(self, logged_in: bool) -> None:
         self.record.users_ready += 1
         if not logged_in:
             self.record.logins_failed += 1
-        if self.record.users_ready >= self.users_target and not self._all_ready.is_set():
+        if self.record.users_ready == self.step_users[0]:
             self.record.ready_at = time.time()
-            self._all_ready.set()
             self.write()  # lets the harness's progress line show "warming up"
+        self._ready_changed.set()
 
     def cpu_warning(self, cpu_usage_pct: float) -> None:
         self.record.cpu_warning = True
         self.record.cpu_usage_max_pct = max(self.record.cpu_usage_max_pct, cpu_usage_pct)
 
-    def run(
-        self, reset_stats: Any, stop_users: Any, quit_runner: Any, final_write_s: float
-    ) -> None:
-        """The controller greenlet's body: wait, reset, measure, stop, quit.
+    def _wait_ready(self, users: int) -> bool:
+        """Wait until `users` users have logged in (or failed to); False on timeout."""
+        deadline = time.time() + self.ready_timeout_s
+        while self.record.users_ready < users:
+            left = deadline - time.time()
+            if left <= 0:
+                return False
+            self._ready_changed.clear()
+            self._ready_changed.wait(timeout=min(left, 0.5))
+        return True
 
-        At the window's end the users are stopped first (nothing more is counted), then
-        Locust's CSV writer, which rewrites its files only every second, gets `final_write_s`
-        to write the final figures before the runner quits: otherwise locust_stats.csv can
-        lag up to a second behind the window."""
-        if not self._spawned.wait(timeout=self.ready_timeout_s) or not self._all_ready.wait(
-            timeout=self.ready_timeout_s
-        ):
-            self.record.reason = (
-                f"only {self.record.users_ready} of {self.users_target} users logged in "
-                f"within {self.ready_timeout_s:.0f} s"
+    def _abort(self, reason: str, hooks: StepHooks) -> None:
+        self.record.reason = reason
+        self.write()
+        hooks.quit_runner()
+
+    def run(self, hooks: StepHooks) -> None:
+        """The controller greenlet's body: for each step, wait, reset, measure; then stop
+        the users and quit.
+
+        At the end the users are stopped first (nothing more is counted), then Locust's
+        CSV writer, which rewrites its files only every second, gets `final_write_s` to
+        write the final figures before the runner quits: otherwise locust_stats.csv can lag
+        up to a second behind the window."""
+        if not self._spawned.wait(timeout=self.ready_timeout_s):
+            self._abort(
+                f"Locust did not start its users within {self.ready_timeout_s:.0f} s", hooks
             )
-            self.write()
-            quit_runner()
             return
-        if self.record.logins_failed:
-            self.record.reason = (
-                f"{self.record.logins_failed} of {self.users_target} users could not log in "
-                "(see locust_failures.csv and locust.log)"
-            )
-            self.write()
-            quit_runner()
-            return
-        gevent.sleep(self.remaining_warmup_s(time.time()))
-        reset_stats()
-        self.record.window_started_at = time.time()
+        for index, users in enumerate(self.step_users):
+            if index > 0 and hooks.start_users is not None:
+                hooks.start_users(users)
+            if not self._wait_ready(users):
+                self._abort(
+                    f"only {self.record.users_ready} of {users} users logged in within "
+                    f"{self.ready_timeout_s:.0f} s",
+                    hooks,
+                )
+                return
+            if self.record.logins_failed:
+                self._abort(
+                    f"{self.record.logins_failed} of {users} users could not log in "
+                    "(see locust_failures.csv and locust.log)",
+                    hooks,
+                )
+                return
+            settle_s = self.remaining_warmup_s(time.time()) if index == 0 else self.SETTLE_S
+            gevent.sleep(settle_s)
+            self._measure(index, users, hooks)
+        hooks.stop_users()
+        self.record.completed = True
+        self.write()
+        gevent.sleep(hooks.final_write_s)
+        hooks.quit_runner()
+
+    def _measure(self, index: int, users: int, hooks: StepHooks) -> None:
+        hooks.reset_stats()
+        started = time.time()
+        if self.record.window_started_at is None:
+            self.record.window_started_at = started
         if self.lag_monitor is not None:
             self.lag_monitor.start()
         self.write()  # lets the harness's progress line show "measuring"
         gevent.sleep(self.window_s)
-        self.record.window_ended_at = time.time()
+        ended = time.time()
+        lag: dict[str, float | None] = {}
         if self.lag_monitor is not None:
-            merge_lag(self.record, self.lag_monitor.stop())
-        self.record.window_s = self.record.window_ended_at - self.record.window_started_at
-        stop_users()
-        self.record.completed = True
-        self.write()
-        gevent.sleep(final_write_s)
-        quit_runner()
+            lag = self.lag_monitor.stop()
+            merge_lag(self.record, lag)
+        step: dict[str, Any] = {
+            "index": index,
+            "users": users,
+            "window_started_at": started,
+            "window_ended_at": ended,
+            "window_s": ended - started,
+            **lag,
+        }
+        if hooks.snapshot is not None:
+            step["stats_file"] = hooks.snapshot(index, users)
+        self.record.window_ended_at = ended
+        if self.steps:
+            self.record.steps.append(step)
+            self.record.window_s = sum(float(done["window_s"]) for done in self.record.steps)
+        else:
+            self.record.window_s = ended - started
 
     def remaining_warmup_s(self, now: float) -> float:
         """How long to wait, once every user is ready, before the window opens.

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from loadtests.scenarios import SCENARIOS
+from scripts.capacity import capacity
 from scripts.cli import fail_usage
 from scripts.loadgen import LoadRequest, Progress, run_locust
 from scripts.plan import BenchPlan, ServerRun, build_parser, plan_from_args
@@ -42,6 +43,8 @@ from servers.registry import SERVERS_DIR
 from servers.supervisor import LaunchRequest, RunningServer, ServerStartError, start, stop
 
 INTERRUPTED = "interrupted by the user (SIGINT/SIGTERM)"
+# `make bench` with an SLO exits with this when every run was ok but a server missed it
+SLO_MISSED_STATUS = 3
 # A healthy Locust process wakes about 1 ms late here; a starved one tens of ms.
 LOOP_LAG_LIMIT_MS = 5.0
 
@@ -57,6 +60,11 @@ class RunOutcome:
     path: Path
     summary: dict[str, Any] | None = None
     overhead_s: float = 0.0
+
+    @property
+    def slo_missed(self) -> bool:
+        slo = (self.summary or {}).get("slo")
+        return isinstance(slo, dict) and not slo["met_everywhere"]
 
 
 @dataclass
@@ -157,6 +165,9 @@ def _base_meta(
         "cpu_affinity": context.machine.cpu_affinity,
         "database_engine": "sqlite",
         "placement": plan.placement.as_meta(),
+        "shape": "steps" if plan.user_steps else "constant",
+        "user_steps": list(plan.user_steps),
+        "slo_p99_ms": plan.slo_p99_ms,
         "locust_processes": plan.locust_processes,
         "timings_s": {},
     }
@@ -260,47 +271,11 @@ def run_one(
             meta["status"] = "failed"
             meta["reason"] = "response check failed: " + "; ".join(problems[:5])
         else:
-            load = LoadRequest(
-                base_url=running.base_url,
-                scenario=plan.scenario,
-                users=plan.users,
-                spawn_rate=plan.spawn_rate,
-                warmup_s=plan.warmup_s,
-                duration_s=plan.duration_s,
-                seeded_users=context.seed.users,
-                user_prefix=context.seed.prefix,
-                user_password=context.seed.password,
-                run_dir=run_dir,
-                cpus=plan.placement.loadgen_cpus,
-                processes=plan.locust_processes,
-                burn_ms=plan.loadgen_burn_ms,
-            )
-            sampler = ResourceSampler(run_dir / "resources.csv")
-            sampler.watch("server", running.pid)
-            sampler.start()
             mark = time.monotonic()
             try:
-                locust_status = run_locust(
-                    load,
-                    lambda progress: console.progress(label, plan.duration_s, progress),
-                    on_started=lambda pid: sampler.watch("loadgen", pid),
-                )
+                summary = _load_phase(context, running, run_dir, meta, label, console)
             finally:
-                samples = sampler.stop()
-            timings["load"] = time.monotonic() - mark
-            window = read_json(load.window_file) if load.window_file.exists() else None
-            resources = summarize(samples, *_window_bounds(window))
-            meta["observed_cpus"] = {
-                "server": list(resources.server_cpus),
-                "loadgen": list(resources.loadgen_cpus),
-            }
-            stats_csv = run_dir / "locust_stats.csv"
-            if stats_csv.exists() and window is not None and window.get("completed"):
-                summary = summarize_locust_csv(stats_csv)
-            meta["status"], meta["reason"] = _judge(window, locust_status, summary, resources)
-            meta["locust_exit_code"] = locust_status
-            if summary is not None:
-                summary = _summary_document(meta, window or {}, summary, resources)
+                timings["load"] = time.monotonic() - mark
     except KeyboardInterrupt:
         interrupted = True
         meta["status"], meta["reason"] = "failed", INTERRUPTED
@@ -338,11 +313,111 @@ def run_one(
     return outcome
 
 
+def _load_phase(
+    context: BenchContext,
+    running: RunningServer,
+    run_dir: Path,
+    meta: dict[str, Any],
+    label: str,
+    console: Console,
+) -> dict[str, Any] | None:
+    """Run Locust with resource sampling; set meta's status and return summary.json's
+    content (None when nothing was measured)."""
+    plan = context.plan
+    load = LoadRequest(
+        base_url=running.base_url,
+        scenario=plan.scenario,
+        users=plan.user_steps[0] if plan.user_steps else plan.users,
+        spawn_rate=plan.spawn_rate,
+        warmup_s=plan.warmup_s,
+        duration_s=plan.duration_s,
+        seeded_users=context.seed.users,
+        user_prefix=context.seed.prefix,
+        user_password=context.seed.password,
+        run_dir=run_dir,
+        cpus=plan.placement.loadgen_cpus,
+        processes=plan.locust_processes,
+        burn_ms=plan.loadgen_burn_ms,
+        steps=plan.user_steps,
+    )
+    sampler = ResourceSampler(run_dir / "resources.csv")
+    sampler.watch("server", running.pid)
+    sampler.start()
+    window_total_s = plan.duration_s * max(1, len(plan.user_steps))
+    try:
+        locust_status = run_locust(
+            load,
+            lambda progress: console.progress(label, window_total_s, progress),
+            on_started=lambda pid: sampler.watch("loadgen", pid),
+        )
+    finally:
+        samples = sampler.stop()
+    meta["locust_exit_code"] = locust_status
+    window = read_json(load.window_file) if load.window_file.exists() else None
+    resources = summarize(samples, *_window_bounds(window))
+    meta["observed_cpus"] = {
+        "server": list(resources.server_cpus),
+        "loadgen": list(resources.loadgen_cpus),
+    }
+    figures: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = []
+    if window is not None and window.get("completed"):
+        if plan.user_steps:
+            for step in window.get("steps", []):
+                step_resources = summarize(
+                    samples, step["window_started_at"], step["window_ended_at"]
+                )
+                step_figures = summarize_locust_csv(run_dir / step["stats_file"])
+                steps.append(
+                    {
+                        "users": step["users"],
+                        "window_s": step["window_s"],
+                        **step_figures,
+                        **_resource_fields(step_figures, step_resources, step),
+                    }
+                )
+            figures = steps[-1] if steps else None
+        elif (run_dir / "locust_stats.csv").exists():
+            figures = summarize_locust_csv(run_dir / "locust_stats.csv")
+    meta["status"], meta["reason"] = _judge(window, locust_status, figures, resources)
+    if figures is None or window is None:
+        return None
+    summary = _summary_document(meta, window, figures, resources)
+    if plan.user_steps:
+        summary["shape"] = "steps"
+        summary["steps"] = steps
+    if plan.slo_p99_ms is not None:
+        summary["slo"] = _slo_verdict(plan.slo_p99_ms, steps or [summary])
+    return summary
+
+
+def _slo_verdict(slo_p99_ms: float, windows: list[dict[str, Any]]) -> dict[str, Any]:
+    verdict = capacity(windows, slo_p99_ms)
+    return verdict.as_json()
+
+
+def _resource_fields(
+    figures: dict[str, Any], resources: ResourceSummary, window: dict[str, Any]
+) -> dict[str, Any]:
+    """The resource and generator figures of one window, as summary.json carries them."""
+    server_cores = (resources.server_cpu_pct or 0.0) / 100
+    return {
+        "server_cpu_pct": resources.server_cpu_pct,
+        "server_rss_peak_mb": resources.server_rss_peak_mb,
+        "rps_per_cpu_core": figures["rps"] / server_cores if server_cores > 0 else None,
+        "loadgen_cpu_pct": resources.loadgen_cpu_pct,
+        "loadgen_max_process_cpu_pct": resources.loadgen_max_process_cpu_pct,
+        "loadgen_loop_lag_mean_ms": window.get("loop_lag_mean_ms"),
+        "loadgen_loop_lag_p95_ms": window.get("loop_lag_p95_ms"),
+    }
+
+
 def _overhead_s(timings: dict[str, float], plan: BenchPlan) -> float:
     """Time the harness spent outside the planned warm-up and window: database copy, server
     start and stop, the response check, Locust's start, the logins and the final CSV write."""
     outside_load = sum(seconds for phase, seconds in timings.items() if phase != "load")
-    load_extra = max(0.0, timings.get("load", 0.0) - plan.duration_s - plan.warmup_s)
+    windows_s = plan.duration_s * max(1, len(plan.user_steps))
+    load_extra = max(0.0, timings.get("load", 0.0) - windows_s - plan.warmup_s)
     return outside_load + load_extra
 
 
@@ -352,7 +427,6 @@ def _summary_document(
     figures: dict[str, Any],
     resources: ResourceSummary,
 ) -> dict[str, Any]:
-    server_cores = (resources.server_cpu_pct or 0.0) / 100
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": meta["run_id"],
@@ -362,17 +436,12 @@ def _summary_document(
         "users": meta["users"],
         "workers": meta["workers"],
         "threads": meta["threads"],
-        "window_s": window.get("window_s"),
-        **figures,
+        "window_s": figures.get("window_s", window.get("window_s")),
+        # a step run's top-level figures are its last (largest) step's, resources included
+        **_resource_fields(figures, resources, window),
+        **{key: value for key, value in figures.items() if key not in {"users", "window_s"}},
         "logins": {"ready": window.get("users_ready"), "failed": window.get("logins_failed")},
         "loadgen_cpu_warning": bool(window.get("cpu_warning")),
-        "server_cpu_pct": resources.server_cpu_pct,
-        "server_rss_peak_mb": resources.server_rss_peak_mb,
-        "rps_per_cpu_core": figures["rps"] / server_cores if server_cores > 0 else None,
-        "loadgen_cpu_pct": resources.loadgen_cpu_pct,
-        "loadgen_max_process_cpu_pct": resources.loadgen_max_process_cpu_pct,
-        "loadgen_loop_lag_mean_ms": window.get("loop_lag_mean_ms"),
-        "loadgen_loop_lag_p95_ms": window.get("loop_lag_p95_ms"),
     }
 
 
@@ -384,10 +453,45 @@ def _cell(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
+def _table_windows(
+    outcomes: list[RunOutcome],
+) -> list[tuple[RunOutcome, Any, dict[str, Any]]]:
+    windows: list[tuple[RunOutcome, Any, dict[str, Any]]] = []
+    for outcome in outcomes:
+        summary = outcome.summary or {}
+        steps = summary.get("steps") or [summary]
+        windows += [(outcome, step.get("users", "-"), step) for step in steps]
+    return windows
+
+
+def slo_lines(outcomes: list[RunOutcome]) -> list[str]:
+    """One line per run that had an SLO: met or not, and the capacity of step runs."""
+    lines = []
+    for outcome in outcomes:
+        slo = (outcome.summary or {}).get("slo")
+        if not slo:
+            continue
+        verdict = "met" if slo["met_everywhere"] else f"missed at {slo['first_miss_users']} users"
+        capacity_text = ""
+        if len(slo["steps"]) > 1:
+            capacity_text = (
+                f"; capacity {slo['capacity_users']} users ({slo['capacity_rps']:.0f} rps)"
+                if slo["capacity_users"] is not None
+                else "; no capacity: the first step already misses"
+            )
+        lines.append(
+            f"{outcome.server}: SLO p99 <= {slo['slo_p99_ms']:g} ms and errors < 1 %: "
+            f"{verdict}{capacity_text}"
+        )
+    return lines
+
+
 def summary_table(outcomes: list[RunOutcome]) -> str:
-    """The closing table: one row per run."""
+    """The closing table: one row per run (per step for a step load), and the SLO verdict
+    where one was asked for."""
     header = (
         "server",
+        "users",
         "status",
         "requests",
         "failures",
@@ -398,11 +502,11 @@ def summary_table(outcomes: list[RunOutcome]) -> str:
         "overhead s",
     )
     rows = [header]
-    for outcome in outcomes:
-        figures = outcome.summary or {}
+    for outcome, users, figures in _table_windows(outcomes):
         rows.append(
             (
                 outcome.server,
+                str(users),
                 outcome.status,
                 _cell(figures.get("requests")),
                 _cell(figures.get("failures")),
@@ -475,6 +579,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if outcomes:
         console.say("\n" + summary_table(outcomes))
+        for line in slo_lines(outcomes):
+            console.say(line)
     console.say(
         f"\n{len(outcomes)} run(s) in {time.monotonic() - bench_started:.0f} s; "
         f"results in {plan.results_dir / 'runs'}"
@@ -489,7 +595,9 @@ def main(argv: list[str] | None = None) -> int:
             return report_status
     else:
         console.say("charts and tables: make report")
-    return 0 if all(outcome.status == "ok" for outcome in outcomes) else 1
+    if not all(outcome.status == "ok" for outcome in outcomes):
+        return 1
+    return SLO_MISSED_STATUS if any(outcome.slo_missed for outcome in outcomes) else 0
 
 
 if __name__ == "__main__":

@@ -45,17 +45,23 @@ class LoadRequest:
     cpus: tuple[int, ...] | None = None
     processes: int = 1
     burn_ms: float = 0.0  # test-only: CPU burnt per task, to starve the generator on purpose
+    steps: tuple[int, ...] = ()  # step load: users per step (the first equals `users`)
+
+    @property
+    def most_users(self) -> int:
+        return max(self.steps or (self.users,))
 
     @property
     def ready_timeout_s(self) -> float:
-        """How long every login may take: logins cost a PBKDF2 hash each (about 0.3 s of
-        CPU here), and a single-process server does them one at a time."""
-        return 30.0 + self.users / self.spawn_rate + 1.0 * self.users
+        """How long the logins of one step may take: each costs a PBKDF2 hash (about 0.3 s
+        of CPU here), and a single-process server does them one at a time."""
+        return 30.0 + self.most_users / self.spawn_rate + 1.0 * self.most_users
 
     @property
     def run_time_limit_s(self) -> int:
         """Locust's own -t, a safety bound only: the window controller quits first."""
-        return int(self.ready_timeout_s + self.warmup_s + self.duration_s + 30)
+        windows = max(1, len(self.steps))
+        return int(windows * (self.ready_timeout_s + self.duration_s + 2) + self.warmup_s + 30)
 
     @property
     def window_file(self) -> Path:
@@ -107,6 +113,7 @@ class LoadRequest:
             f"{self.ready_timeout_s:g}",
             *(["--processes", str(self.processes)] if self.processes > 1 else []),
             *(["--burn-ms", f"{self.burn_ms:g}"] if self.burn_ms > 0 else []),
+            *(["--steps", ",".join(map(str, self.steps))] if self.steps else []),
         ]
 
     def environ(self) -> dict[str, str]:

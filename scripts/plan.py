@@ -71,6 +71,25 @@ def server_list(text: str) -> tuple[str, ...]:
     return names
 
 
+SHAPES = ("constant", "steps")
+
+
+def user_counts(text: str) -> tuple[int, ...]:
+    """argparse type: one user count, or a comma-separated list of them (step load)."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        counts = tuple(int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1 (or a list like 8,16,32), got {text!r}"
+        ) from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1 (or a list like 8,16,32), got {text!r}"
+        )
+    return counts
+
+
 def results_directory(text: str) -> Path:
     """argparse type: a directory that exists or can be created (checked, not created)."""
     path = Path(text).expanduser()
@@ -97,7 +116,7 @@ class BenchPlan:
 
     servers: tuple[ServerRun, ...]
     scenario: str
-    users: int
+    users: int  # the most users at once (the number of accounts seeded)
     spawn_rate: float
     duration_s: float
     warmup_s: float
@@ -109,6 +128,8 @@ class BenchPlan:
     items_per_user: int
     make_report: bool
     placement: Placement
+    user_steps: tuple[int, ...] = ()  # step load: users per step; () for one window
+    slo_p99_ms: float | None = None
     locust_processes: int = 1
     loadgen_burn_ms: float = 0.0
 
@@ -140,9 +161,29 @@ def build_parser() -> OneLineErrorParser:
     )
     parser.add_argument(
         "--users",
-        type=positive_int,
-        default=DEFAULT_USERS,
-        help=f"simulated users, each its own account (default: {DEFAULT_USERS})",
+        type=user_counts,
+        default=(DEFAULT_USERS,),
+        help=f"simulated users, each its own account (default: {DEFAULT_USERS}); with "
+        "--shape steps, increasing counts such as 8,16,32,64",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="constant",
+        help="constant: one window at USERS; steps: one window per user count (default: constant)",
+    )
+    parser.add_argument(
+        "--step",
+        type=duration_seconds,
+        default=None,
+        help="window length of each step with --shape steps (default: --duration)",
+    )
+    parser.add_argument(
+        "--slo-p99-ms",
+        type=positive_rate,
+        default=None,
+        help="latency objective: a window meets it with p99 <= this and errors < 1 %%; with "
+        "steps, each server's capacity is reported; exit status 3 when a server misses it",
     )
     parser.add_argument(
         "--spawn-rate",
@@ -248,14 +289,24 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         if problem:
             return problem
         runs.append(ServerRun(spec=spec, workers=workers, threads=threads))
+    counts: tuple[int, ...] = args.users
+    if args.shape == "constant" and len(counts) != 1:
+        return "USERS takes one number unless SHAPE=steps (e.g. SHAPE=steps USERS=8,16,32)"
+    if args.shape == "steps":
+        if len(counts) < 2 or list(counts) != sorted(set(counts)):
+            return "SHAPE=steps needs at least two increasing user counts, e.g. USERS=8,16,32"
+        if args.locust_processes > 1:
+            return "SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
+    elif args.step is not None:
+        return "STEP is the window of each step: it needs SHAPE=steps"
     if args.access_lifetime < 1:
         return "access lifetime must be at least 1 s (JWT expiry has one-second resolution)"
     return BenchPlan(
         servers=tuple(runs),
         scenario=args.scenario,
-        users=args.users,
-        spawn_rate=args.spawn_rate or float(args.users),
-        duration_s=args.duration,
+        users=max(counts),
+        spawn_rate=args.spawn_rate or float(counts[0]),
+        duration_s=args.step if args.step is not None else args.duration,
         warmup_s=args.warmup,
         repeats=args.repeats,
         host=args.host,
@@ -267,4 +318,6 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         placement=placement,
         locust_processes=args.locust_processes,
         loadgen_burn_ms=args.loadgen_burn_ms,
+        user_steps=counts if args.shape == "steps" else (),
+        slo_p99_ms=args.slo_p99_ms,
     )

@@ -154,6 +154,12 @@ def test_run_longer_than_token_lifetime_has_no_auth_failures(tmp_path: Path) -> 
         ("--port", "70000", "expected a port 1-65535"),
         ("--repeats", "0", "expected a whole number >= 1"),
         ("--access-lifetime", "0", "duration above zero"),
+        ("--users", "8,16", "USERS takes one number unless SHAPE=steps"),
+        ("--shape", "triangle", "invalid choice"),
+        ("--step", "5s", "STEP is the window of each step"),
+        ("--slo-p99-ms", "-3", "above 0"),
+        ("--pin", "half", "invalid choice"),
+        ("--locust-processes", "0", "expected a whole number >= 1"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
@@ -259,3 +265,27 @@ def test_sigint_mid_run_leaves_no_process_and_records_a_failed_run(tmp_path: Pat
     assert processes_mentioning(f"127.0.0.1:{port}") == []
     assert processes_mentioning(str(results)) == []
     assert not list((results / "runs").glob(".partial-*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shape", "steps", "--users", "16,8"], "at least two increasing user counts"),
+        (["--shape", "steps", "--users", "8"], "at least two increasing user counts"),
+        (
+            ["--shape", "steps", "--users", "8,16", "--locust-processes", "2"],
+            "single Locust process",
+        ),
+    ],
+)
+def test_bad_step_plans_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.bench", *args, "--results", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not (tmp_path / "r").exists()

@@ -130,3 +130,52 @@ def test_several_locust_processes_count_only_the_window(tmp_path: Path) -> None:
     assert window["users_ready"] == 4
     # no pre-window report slipped in: requests per second of window stay plausible
     assert summary["requests"] / summary["window_s"] == pytest.approx(summary["rps"], rel=0.25)
+
+
+def test_step_load_measures_one_window_per_step_and_applies_the_slo(tmp_path: Path) -> None:
+    status = bench.main(
+        [
+            "--server",
+            "gunicorn",
+            "--shape",
+            "steps",
+            "--users",
+            "1,3",
+            "--step",
+            "2",
+            "--warmup",
+            "0",
+            "--slo-p99-ms",
+            "100000",
+            "--results",
+            str(tmp_path),
+        ]
+    )
+    assert status == 0
+    [run] = run_dirs(tmp_path)
+    meta, summary, window = (
+        load(run / name) for name in ("meta.json", "summary.json", "window.json")
+    )
+    assert meta["shape"] == "steps" and meta["user_steps"] == [1, 3] and meta["users"] == 3
+    steps = summary["steps"]
+    assert [step["users"] for step in steps] == [1, 3]
+    for step, observed in zip(steps, window["steps"], strict=True):
+        row = aggregated_row(run / observed["stats_file"])
+        assert step["requests"] == int(row["Request Count"]) > 0
+        assert step["p99_ms"] == float(row["99%"])
+        assert 1.9 < step["window_s"] < 2.5
+    first, second = window["steps"]
+    assert first["window_ended_at"] <= second["window_started_at"], "windows do not overlap"
+    assert summary["requests"] == steps[-1]["requests"], "top level = the largest step"
+    assert summary["window_s"] == steps[-1]["window_s"]
+    assert summary["slo"]["capacity_users"] == 3 and summary["slo"]["met_everywhere"]
+
+
+def test_a_missed_slo_exits_3(tmp_path: Path) -> None:
+    status = bench.main(
+        ["--server", "runserver", *SHORT, "--slo-p99-ms", "0.001", "--results", str(tmp_path)]
+    )
+    assert status == bench.SLO_MISSED_STATUS == 3
+    [run] = run_dirs(tmp_path)
+    slo = load(run / "summary.json")["slo"]
+    assert slo["met_everywhere"] is False and slo["first_miss_users"] == 4

@@ -1,0 +1,77 @@
+"""Capacity under a latency SLO, from the windows of a step load.
+
+A server's capacity is the highest user count it serves with p99 at or under the SLO and an
+error rate under 1 %, counting steps from the lowest up and stopping at the first step that
+misses: a step that passes again above a miss is noise, not capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MAX_ERROR_RATE = 0.01
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    users: int
+    p99_ms: float | None
+    error_rate: float
+    rps: float
+    meets_slo: bool
+
+
+@dataclass(frozen=True)
+class Capacity:
+    slo_p99_ms: float
+    capacity_users: int | None  # None: not even the first step met the SLO
+    capacity_rps: float | None
+    first_miss_users: int | None  # None: every step met the SLO
+    steps: tuple[StepVerdict, ...]
+
+    @property
+    def met_everywhere(self) -> bool:
+        return self.first_miss_users is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "steps": [asdict(step) for step in self.steps],
+            "met_everywhere": self.met_everywhere,
+        }
+
+
+def meets_slo(p99_ms: float | None, error_rate: float, slo_p99_ms: float) -> bool:
+    return p99_ms is not None and p99_ms <= slo_p99_ms and error_rate < MAX_ERROR_RATE
+
+
+def capacity(step_figures: Sequence[dict[str, Any]], slo_p99_ms: float) -> Capacity:
+    """`step_figures` are summary dicts with users, p99_ms, error_rate and rps, in step order."""
+    verdicts = tuple(
+        StepVerdict(
+            users=int(step["users"]),
+            p99_ms=step.get("p99_ms"),
+            error_rate=float(step.get("error_rate") or 0.0),
+            rps=float(step.get("rps") or 0.0),
+            meets_slo=meets_slo(
+                step.get("p99_ms"), float(step.get("error_rate") or 0.0), slo_p99_ms
+            ),
+        )
+        for step in step_figures
+    )
+    best: StepVerdict | None = None
+    first_miss: int | None = None
+    for verdict in verdicts:
+        if not verdict.meets_slo:
+            first_miss = verdict.users
+            break
+        best = verdict
+    return Capacity(
+        slo_p99_ms=slo_p99_ms,
+        capacity_users=best.users if best else None,
+        capacity_rps=best.rps if best else None,
+        first_miss_users=first_miss,
+        steps=verdicts,
+    )

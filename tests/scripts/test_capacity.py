@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from scripts.capacity import capacity, meets_slo
+
+
+def step(users: int, p99_ms: float | None, error_rate: float = 0.0, rps: float = 100.0) -> dict:
+    return {"users": users, "p99_ms": p99_ms, "error_rate": error_rate, "rps": rps}
+
+
+def test_capacity_is_the_last_step_under_the_slo() -> None:
+    result = capacity(
+        [
+            step(8, 40, rps=300),
+            step(16, 90, rps=320),
+            step(32, 210, rps=330),
+            step(64, 450, rps=331),
+        ],
+        slo_p99_ms=100,
+    )
+    assert result.capacity_users == 16
+    assert result.capacity_rps == 320
+    assert result.first_miss_users == 32
+    assert not result.met_everywhere
+
+
+def test_a_pass_above_a_miss_is_not_capacity() -> None:
+    result = capacity([step(8, 40), step(16, 120), step(32, 95)], slo_p99_ms=100)
+    assert result.capacity_users == 8
+    assert result.first_miss_users == 16
+
+
+def test_errors_of_one_percent_miss_the_slo() -> None:
+    assert not meets_slo(10, 0.01, 100)
+    assert meets_slo(10, 0.0099, 100)
+    assert meets_slo(100, 0.0, 100), "p99 equal to the SLO stays under it"
+    assert not meets_slo(None, 0.0, 100), "no data is not a pass"
+
+
+def test_no_capacity_when_the_first_step_misses() -> None:
+    result = capacity([step(8, 500), step(16, 900)], slo_p99_ms=100)
+    assert result.capacity_users is None and result.capacity_rps is None
+    assert result.first_miss_users == 8
+
+
+def test_every_step_met() -> None:
+    result = capacity([step(8, 10), step(16, 20)], slo_p99_ms=100)
+    assert result.met_everywhere and result.capacity_users == 16
+    assert result.as_json()["met_everywhere"] is True
