@@ -20,9 +20,10 @@ from types import FrameType
 from typing import Any
 
 from loadtests.scenarios import SCENARIOS
+from scripts.bench_output import Console, slo_lines, summary_table
 from scripts.capacity import capacity
 from scripts.cli import fail_usage
-from scripts.loadgen import LoadRequest, Progress, run_locust
+from scripts.loadgen import LoadRequest, run_locust
 from scripts.plan import BenchPlan, ServerRun, build_parser, plan_from_args
 from scripts.preflight import check_responses
 from scripts.results import (
@@ -83,35 +84,6 @@ class BenchContext:
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
-
-
-class Console:
-    """Progress output: one rewritten line on a terminal, a line every 5 s otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stdout.isatty()
-        self.last_line_at = 0.0
-
-    def progress(self, label: str, total_s: float, progress: Progress) -> None:
-        if progress.window_elapsed_s is None:
-            where = f"{progress.phase} ({progress.elapsed_s:.0f} s)"
-        else:
-            where = f"measuring {min(progress.window_elapsed_s, total_s):.0f}/{total_s:.0f} s"
-        line = (
-            f"{label}  {where}  live rps {progress.rps:7.1f}  "
-            f"requests {progress.requests}  failures {progress.failures}"
-        )
-        if self.tty:
-            sys.stdout.write("\r\033[K" + line)
-            sys.stdout.flush()
-        elif time.monotonic() - self.last_line_at >= 5:
-            print(line, flush=True)
-            self.last_line_at = time.monotonic()
-
-    def say(self, text: str) -> None:
-        if self.tty:
-            sys.stdout.write("\r\033[K")
-        print(text, flush=True)
 
 
 def _base_meta(
@@ -443,90 +415,6 @@ def _summary_document(
         "logins": {"ready": window.get("users_ready"), "failed": window.get("logins_failed")},
         "loadgen_cpu_warning": bool(window.get("cpu_warning")),
     }
-
-
-def _cell(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def _table_windows(
-    outcomes: list[RunOutcome],
-) -> list[tuple[RunOutcome, Any, dict[str, Any]]]:
-    windows: list[tuple[RunOutcome, Any, dict[str, Any]]] = []
-    for outcome in outcomes:
-        summary = outcome.summary or {}
-        steps = summary.get("steps") or [summary]
-        windows += [(outcome, step.get("users", "-"), step) for step in steps]
-    return windows
-
-
-def slo_lines(outcomes: list[RunOutcome]) -> list[str]:
-    """One line per run that had an SLO: met or not, and the capacity of step runs."""
-    lines = []
-    for outcome in outcomes:
-        slo = (outcome.summary or {}).get("slo")
-        if not slo:
-            continue
-        verdict = "met" if slo["met_everywhere"] else f"missed at {slo['first_miss_users']} users"
-        capacity_text = ""
-        if len(slo["steps"]) > 1:
-            capacity_text = (
-                f"; capacity {slo['capacity_users']} users ({slo['capacity_rps']:.0f} rps)"
-                if slo["capacity_users"] is not None
-                else "; no capacity: the first step already misses"
-            )
-        lines.append(
-            f"{outcome.server}: SLO p99 <= {slo['slo_p99_ms']:g} ms and errors < 1 %: "
-            f"{verdict}{capacity_text}"
-        )
-    return lines
-
-
-def summary_table(outcomes: list[RunOutcome]) -> str:
-    """The closing table: one row per run (per step for a step load), and the SLO verdict
-    where one was asked for."""
-    header = (
-        "server",
-        "users",
-        "status",
-        "requests",
-        "failures",
-        "rps",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "overhead s",
-    )
-    rows = [header]
-    for outcome, users, figures in _table_windows(outcomes):
-        rows.append(
-            (
-                outcome.server,
-                str(users),
-                outcome.status,
-                _cell(figures.get("requests")),
-                _cell(figures.get("failures")),
-                _cell(figures.get("rps"), 1),
-                _cell(figures.get("p50_ms")),
-                _cell(figures.get("p95_ms")),
-                _cell(figures.get("p99_ms")),
-                _cell(outcome.overhead_s, 1),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.rjust(width) if i > 1 else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
