@@ -19,13 +19,15 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) \
 	$(if $(filter 1 yes true,$(REPORT)),--report)
+REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
 
-.PHONY: help venv bench serve test lint system-deps clean
+.PHONY: help venv bench report serve test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
+	@echo "make report [RESULTS=dir] [RUNS=ids|glob]  tables, charts, HTML -> <results>/report/"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
@@ -43,6 +45,9 @@ venv: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m scripts.bench $(BENCH_FLAGS)
+
+report: $(STAMP)
+	$(PY) -m scripts.report $(REPORT_FLAGS)
 
 serve: $(STAMP)
 	$(PY) -m scripts.serve $(SERVE_FLAGS)

@@ -1,0 +1,364 @@
+"""The report's numbers: one row per configuration, medians over repeats with their spread.
+
+Only comparable runs are put side by side: a comparison group is one (scenario, users,
+window length, load shape), and inside a group one configuration is one (server, workers,
+threads). A configuration measured several times shows the median and the min-max range of its runs,
+because one number from one run is noise and a mean would hide an outlier run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, TypeAlias
+
+import pandas as pd
+
+from scripts.report_load import AGGREGATED, SHAPE_CONSTANT, RunRecord
+from servers.registry import server_names
+
+# One row of a summary frame (pandas-stubs types a row as a Series).
+Row: TypeAlias = "pd.Series[Any]"
+
+GROUP_KEYS: Final = ("scenario", "shape", "users", "duration_s")
+CONFIG_KEYS: Final = (*GROUP_KEYS, "server", "workers", "threads")
+# Metric column -> its heading in the Markdown and HTML tables.
+SUMMARY_METRICS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "requests": "requests",
+        "failures": "failures",
+        "error_rate": "error rate",
+        "rps": "rps",
+        "p50_ms": "p50 ms",
+        "p90_ms": "p90 ms",
+        "p95_ms": "p95 ms",
+        "p99_ms": "p99 ms",
+        "p999_ms": "p99.9 ms",
+    }
+)
+# Shown only where runs carry them (summary.json of a bench with resource sampling).
+RESOURCE_METRICS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "server_cpu_pct": "server CPU %",
+        "server_rss_peak_mb": "server peak RSS MB",
+        "loadgen_cpu_pct": "Locust CPU %",
+    }
+)
+ALL_METRICS: Final[Mapping[str, str]] = MappingProxyType({**SUMMARY_METRICS, **RESOURCE_METRICS})
+# Locust keeps whole milliseconds below 100 ms: closer p50s than this cannot be told apart.
+LOCUST_RESOLUTION_MS: Final = 1.0
+# Settings that make runs of one group incomparable when they differ, and how to say so.
+COMPARABILITY_SETTINGS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "cpu_model": "CPU models",
+        "cpu_count": "CPU counts",
+        "git_sha": "harness commits",
+        "warmup_s": "warm-up lengths",
+        "spawn_rate": "spawn rates",
+        "access_lifetime_s": "token lifetimes",
+        "placement.mode": "CPU placements",
+        "locust_processes": "Locust process counts",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: a figure, and the spread of the runs behind it (empty if none)."""
+
+    value: str
+    spread: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.value} ({self.spread})" if self.spread else self.value
+
+
+@dataclass(frozen=True)
+class Group:
+    """One comparison group: runs that may share a chart."""
+
+    scenario: str
+    users: int
+    duration_s: float
+    shape: str = SHAPE_CONSTANT
+
+    @property
+    def stepped(self) -> bool:
+        """Whether these are steps of step-load runs (a window after lower steps, not after
+        a fresh start: not comparable with constant-load runs)."""
+        return self.shape != SHAPE_CONSTANT
+
+    @property
+    def label(self) -> str:
+        text = f"scenario {self.scenario} · {self.users} users · {self.duration_s:g} s window"
+        return text + (" · step load" if self.stepped else "")
+
+    @property
+    def slug(self) -> str:
+        text = f"{self.scenario}-u{self.users}-{self.duration_s:g}s"
+        return text + ("-steps" if self.stepped else "")
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any] | Row) -> Group:
+        shape = row.get("shape")
+        return cls(
+            str(row["scenario"]),
+            int(row["users"]),
+            float(row["duration_s"]),
+            str(shape) if isinstance(shape, str) and shape else SHAPE_CONSTANT,
+        )
+
+
+def server_rank(name: str) -> tuple[int, str]:
+    """Registry order first (the order the bench runs servers in), unknown names after."""
+    known = server_names()
+    return (known.index(name), name) if name in known else (len(known), name)
+
+
+def _threads_text(threads: Any) -> str:
+    return "-" if pd.isna(threads) else str(int(threads))
+
+
+def config_label(row: Row, ambiguous: bool) -> str:
+    """A configuration's name in charts: the server, plus its workers and threads when the
+    same server appears with several settings (`ambiguous`)."""
+    if not ambiguous:
+        return str(row["server"])
+    threads: str = "" if pd.isna(row["threads"]) else f"x{int(row['threads'])}t"
+    return f"{row['server']} {int(row['workers'])}w{threads}"
+
+
+def _series_labels(summary: pd.DataFrame) -> list[str]:
+    """One label per summary row, made unambiguous within its comparison group."""
+    per_server = summary.groupby([*GROUP_KEYS, "server"])["server"].transform("size")
+    return [
+        config_label(row, ambiguous=int(count) > 1)
+        for (_, row), count in zip(summary.iterrows(), per_server, strict=True)
+    ]
+
+
+def _config_order(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    threads = row["threads"]
+    return (
+        str(row["scenario"]),
+        str(row["shape"]),
+        int(row["users"]),
+        float(row["duration_s"]),
+        server_rank(str(row["server"])),
+        int(row["workers"]),
+        -1 if pd.isna(threads) else int(threads),
+    )
+
+
+def aggregate_rows(stats: pd.DataFrame) -> pd.DataFrame:
+    """The `Aggregated` row of every run: one row per run with its settings and figures."""
+    return stats[stats["endpoint"] == AGGREGATED].reset_index(drop=True)
+
+
+def summarize(stats: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration: median, min and max of each metric over its runs.
+
+    `rps` is the median, `rps_min`/`rps_max` the range; `runs` counts the runs and
+    `run_ids` names them. Rows come in group order, then registry order of servers.
+    """
+    per_run = aggregate_rows(stats)
+    columns = [
+        *CONFIG_KEYS,
+        "label",
+        "production_grade",
+        "runs",
+        *itertools.chain.from_iterable(
+            (metric, f"{metric}_min", f"{metric}_max") for metric in ALL_METRICS
+        ),
+        "run_ids",
+    ]
+    if per_run.empty:
+        return pd.DataFrame(columns=columns)
+    rows: list[dict[str, Any]] = []
+    for keys, runs in per_run.groupby(list(CONFIG_KEYS), dropna=False, sort=False):
+        row: dict[str, Any] = dict(zip(CONFIG_KEYS, keys, strict=True))
+        row["production_grade"] = bool(runs["production_grade"].all())
+        row["runs"] = len(runs)
+        for metric in ALL_METRICS:
+            values = pd.to_numeric(runs.get(metric, pd.Series(dtype=float)), errors="coerce")
+            row[metric] = float(values.median())
+            row[f"{metric}_min"] = float(values.min())
+            row[f"{metric}_max"] = float(values.max())
+        row["run_ids"] = ";".join(sorted(runs["run_id"].astype(str)))
+        rows.append(row)
+    rows.sort(key=_config_order)
+    summary = pd.DataFrame(rows)
+    summary["threads"] = summary["threads"].astype("Int64")
+    summary["label"] = _series_labels(summary)
+    return summary[columns]
+
+
+def groups_of(summary: pd.DataFrame) -> list[tuple[Group, pd.DataFrame]]:
+    """The summary split into comparison groups, in the summary's order."""
+    groups: dict[Group, list[int]] = {}
+    for index, row in summary.iterrows():
+        groups.setdefault(Group.of(row), []).append(int(str(index)))
+    return [(group, summary.loc[indexes]) for group, indexes in groups.items()]
+
+
+def resolution_notes(summary: pd.DataFrame) -> list[str]:
+    """Say where two configurations' p50 differ by less than Locust's resolution."""
+    notes = []
+    for group, rows in groups_of(summary):
+        close = [
+            f"{a['label']} ({a['p50_ms']:g} ms) and {b['label']} ({b['p50_ms']:g} ms)"
+            for (_, a), (_, b) in itertools.combinations(rows.iterrows(), 2)
+            if abs(float(a["p50_ms"]) - float(b["p50_ms"])) < LOCUST_RESOLUTION_MS
+        ]
+        if close:
+            notes.append(
+                f"{group.label}: the p50 of {'; '.join(close)} differ by less than "
+                f"{LOCUST_RESOLUTION_MS:g} ms, which is below Locust's resolution (whole "
+                "milliseconds): treat them as equal."
+            )
+    return notes
+
+
+def comparability_notes(runs: Sequence[RunRecord]) -> list[str]:
+    """Say where runs of one group differ in a setting that should have been the same."""
+    by_group: dict[Group, list[RunRecord]] = {}
+    for run in runs:
+        if run.usable:
+            by_group.setdefault(Group.of(run.meta), []).append(run)
+    notes = []
+    for group, members in sorted(by_group.items(), key=lambda item: item[0].label):
+        for setting, plural in COMPARABILITY_SETTINGS.items():
+            values = {
+                str(run.setting(setting)) for run in members if run.setting(setting) is not None
+            }
+            if len(values) > 1:
+                notes.append(
+                    f"{group.label}: the runs span {len(values)} {plural} "
+                    f"({', '.join(sorted(values))}); compare with care."
+                )
+    return notes
+
+
+WHOLE_NUMBER_SETTINGS: Final = ("workers", "threads", "users", "repeat_index")
+
+
+def _whole(value: Any) -> int | None:
+    """A whole-number setting, or None when meta.json has none (or something else)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def runs_table(runs: Sequence[RunRecord]) -> pd.DataFrame:
+    """Every selected run with its settings and status (usable or not)."""
+    rows = []
+    for run in runs:
+        meta = run.meta
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "status": run.status,
+                "reason": run.reason,
+                "server": meta.get("server", ""),
+                "server_version": meta.get("server_version", ""),
+                "workers": _whole(meta.get("workers")),
+                "threads": _whole(meta.get("threads")),
+                "scenario": meta.get("scenario", ""),
+                "shape": run.setting("shape") or ("constant" if meta else ""),
+                "users": _whole(meta.get("users")),
+                "user_steps": " ".join(map(str, run.setting("user_steps") or [])),
+                "duration_s": meta.get("duration_s"),
+                "warmup_s": meta.get("warmup_s"),
+                "repeat_index": _whole(meta.get("repeat_index")),
+                "bench_id": meta.get("bench_id", ""),
+                "started_at": meta.get("started_at", ""),
+                "pinning": run.setting("placement.mode") or "",
+                "git_sha": str(meta.get("git_sha") or "")[:12],
+                "notes": "; ".join(run.notes),
+            }
+        )
+    return pd.DataFrame(rows).astype({name: "Int64" for name in WHOLE_NUMBER_SETTINGS})
+
+
+def format_value(metric: str, value: float) -> str:
+    """One figure as a reader wants it: counts whole, rates with one decimal, error rate
+    as a percentage, milliseconds whole when Locust gave whole milliseconds."""
+    if pd.isna(value):
+        return "-"
+    if metric in {"requests", "failures"}:
+        return f"{value:,.0f}"
+    if metric == "error_rate":
+        return f"{value * 100:.2f} %"
+    if metric == "rps":
+        return f"{value:,.1f}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def format_cell(row: Row, metric: str) -> Cell:
+    """The median, and the min-max range of the runs when there were several and they
+    differ as displayed."""
+    cell = Cell(format_value(metric, float(row[metric])))
+    if int(row["runs"]) > 1:
+        low = format_value(metric, float(row[f"{metric}_min"]))
+        high = format_value(metric, float(row[f"{metric}_max"]))
+        if low != high:
+            cell = Cell(cell.value, f"{low}-{high}")
+    return cell
+
+
+def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
+    """Headings and cells of one group's summary table (resource columns only when some
+    run of the group has them)."""
+    metrics = [*SUMMARY_METRICS, *(m for m in RESOURCE_METRICS if rows[m].notna().any())]
+    headings = ["server", "workers", "threads", "runs", *(ALL_METRICS[m] for m in metrics)]
+    cells = [
+        [
+            Cell(str(row["label"]) + ("" if row["production_grade"] else " (dev)")),
+            Cell(str(int(row["workers"]))),
+            Cell(_threads_text(row["threads"])),
+            Cell(str(int(row["runs"]))),
+            *(format_cell(row, metric) for metric in metrics),
+        ]
+        for _, row in rows.iterrows()
+    ]
+    return headings, cells
+
+
+def _markdown_table(
+    headings: Sequence[str], cells: Sequence[Sequence[str]], text_columns: int = 1
+) -> list[str]:
+    def line(values: Sequence[str]) -> str:
+        return "| " + " | ".join(value.replace("|", "\\|") for value in values) + " |"
+
+    align = ["---" if index < text_columns else "---:" for index in range(len(headings))]
+    return [line(headings), "| " + " | ".join(align) + " |", *(line(row) for row in cells)]
+
+
+def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Sequence[str]) -> str:
+    """summary.md: one table per comparison group, the notes, and the runs left out."""
+    lines = ["# Benchmark summary", ""]
+    lines.append(
+        "Figures cover each run's measured window only. With several runs of one "
+        "configuration a cell shows the median and, in brackets, the min-max over the runs. "
+        "Runs with a different scenario, user count, window length or load shape (constant or "
+        "steps) are in separate tables."
+    )
+    for group, rows in groups_of(summary):
+        lines += ["", f"## {group.label}", ""]
+        headings, cells = display_rows(rows)
+        lines += _markdown_table(headings, [[cell.text for cell in row] for row in cells])
+    if summary.empty:
+        lines += ["", "No usable runs: nothing to summarize."]
+    if notes:
+        lines += ["", "## Notes", ""]
+        lines += [f"- {note}" for note in notes]
+    excluded = [run for run in runs if not run.usable]
+    if excluded:
+        lines += ["", "## Runs not in the numbers", ""]
+        lines += _markdown_table(
+            ["run", "status", "reason"],
+            [[run.run_id, run.status, run.reason] for run in excluded],
+            text_columns=3,
+        )
+    return "\n".join(lines) + "\n"

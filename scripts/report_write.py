@@ -1,0 +1,75 @@
+"""Writing the report's files from loaded results: tables, charts and the HTML page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from scripts.report_charts import ChartFile, draw_charts
+from scripts.report_html import PageInput, render_page
+from scripts.report_load import LoadedResults
+from scripts.report_tables import (
+    comparability_notes,
+    resolution_notes,
+    runs_table,
+    summarize,
+    summary_markdown,
+)
+
+CHARTS_SUBDIR = "charts"
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write to a temporary name and rename: a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _fresh_charts_dir(output_dir: Path) -> Path:
+    """The charts directory, emptied of charts from an earlier report."""
+    charts_dir = output_dir / CHARTS_SUBDIR
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    for stale in charts_dir.glob("*.png"):
+        stale.unlink()
+    return charts_dir
+
+
+def _run_notes(results: LoadedResults) -> list[str]:
+    notes = []
+    for run in results.usable_runs:
+        if run.summary is not None and run.summary.get("loadgen_cpu_warning"):
+            notes.append(
+                f"{run.run_id}: Locust reported its own CPU above 90 %; the load generator may "
+                "have limited this run."
+            )
+    return notes
+
+
+def write_report(
+    results: LoadedResults, output_dir: Path, selection: str
+) -> tuple[Path, list[ChartFile]]:
+    """Write every report file; return the HTML page's path and the charts drawn."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarize(results.stats)
+    notes = [
+        *resolution_notes(summary),
+        *comparability_notes(results.runs),
+        *_run_notes(results),
+    ]
+    charts = draw_charts(results, summary, _fresh_charts_dir(output_dir))
+    _write_text(output_dir / "summary.csv", summary.to_csv(index=False))
+    _write_text(output_dir / "summary.md", summary_markdown(summary, results.runs, notes))
+    _write_text(output_dir / "runs.csv", runs_table(results.runs).to_csv(index=False))
+    page = PageInput(
+        results_dir=results.results_dir,
+        output_dir=output_dir,
+        runs=results.runs,
+        summary=summary,
+        charts=charts,
+        notes=notes,
+        selection=selection,
+    )
+    index = output_dir / "index.html"
+    _write_text(index, render_page(page))
+    return index, charts
