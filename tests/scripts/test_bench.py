@@ -31,8 +31,10 @@ EXPECTED_FILES = {
 
 @pytest.mark.parametrize("server", ["gunicorn", "runserver"])
 def test_short_bench_writes_a_complete_run(server: str, tmp_path: Path) -> None:
-    status = bench.main(["--server", server, *SHORT, "--results", str(tmp_path)])
+    with_report = ["--report"] if server == "gunicorn" else []
+    status = bench.main(["--server", server, *SHORT, *with_report, "--results", str(tmp_path)])
     assert status == 0
+    assert (tmp_path / "report" / "index.html").exists() == bool(with_report)
     [run] = run_dirs(tmp_path)
     assert {p.name for p in run.iterdir()} >= EXPECTED_FILES
     assert not list((tmp_path / "runs").glob(".partial-*"))
