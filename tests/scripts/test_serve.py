@@ -1,0 +1,99 @@
+"""`make serve` for real: the app in the foreground, and Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from servers.http import request_json
+from servers.ports import free_port, port_is_free
+from tests.scripts.benchutil import processes_mentioning
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_server_is_one_line_and_exit_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.serve", "--server", "tomcat"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "serve: error: argument --server: unknown server 'tomcat'; valid servers: "
+        "runserver, gunicorn, uwsgi, daphne, uvicorn"
+    ]
+
+
+def test_make_serve_with_unknown_server_exits_2() -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "serve", "SERVER=tomcat"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "valid servers: runserver, gunicorn, uwsgi, daphne, uvicorn" in done.stderr
+
+
+@pytest.mark.parametrize("server", ["uwsgi", "uvicorn"])
+def test_serve_runs_until_ctrl_c_and_leaves_nothing(server: str) -> None:
+    port = free_port()
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.serve",
+            "--server",
+            server,
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = serve.stdout.readline()
+            lines.append(line)
+            if "Ctrl-C stops it." in line or not line:
+                break
+        banner = "".join(lines)
+        assert f"is ready at http://127.0.0.1:{port}/" in banner, banner
+        assert "demo / demo-pass-123" in banner
+        token = request_json(
+            "POST",
+            f"http://127.0.0.1:{port}/api/auth/token/",
+            payload={"username": "demo", "password": "demo-pass-123"},
+        )
+        assert token.status == 200
+        me = request_json("GET", f"http://127.0.0.1:{port}/api/me/", token=token.body["access"])
+        assert me.body["username"] == "demo"
+        serve.send_signal(signal.SIGINT)
+        output, _ = serve.communicate(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+    assert serve.returncode == 0, output
+    assert "stopped in" in output
+    assert port_is_free("127.0.0.1", port)
+    assert processes_mentioning(f"127.0.0.1:{port}") == []
+    assert processes_mentioning(f"--port {port}") == []
