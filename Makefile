@@ -19,15 +19,20 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) \
 	$(if $(filter 1 yes true,$(REPORT)),--report)
+CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
+	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,PAIRS,pairs) \
+	$(call flag,PIN,pin) $(call flag,WORKERS,workers) $(call flag,RESULTS,results) \
+	$(call flag,WRK,wrk)
 REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
 
-.PHONY: help venv bench report serve test lint system-deps clean
+.PHONY: help venv bench report calibrate serve test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob]  tables, charts, HTML -> <results>/report/"
+	@echo "make calibrate SERVER=<name>   cross-check the harness against wrk"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
@@ -48,6 +53,9 @@ bench: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m scripts.report $(REPORT_FLAGS)
+
+calibrate: $(STAMP)
+	$(PY) -m scripts.calibrate $(CALIBRATE_FLAGS)
 
 serve: $(STAMP)
 	$(PY) -m scripts.serve $(SERVE_FLAGS)

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from scripts.report_calibration import calibration_section
 from scripts.report_charts import DEV_NOTE, ChartFile
 from scripts.report_load import STATUS_MEANINGS, RunRecord
 from scripts.report_tables import Cell, display_rows, groups_of
@@ -271,6 +272,9 @@ def render_page(page: PageInput) -> str:
     ]
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
+    calibration = calibration_section(page.results_dir)
+    if calibration:
+        nav_links.append('<a href="#calibration">wrk cross-check</a>')
     nav_links.append('<a href="#runs">runs</a>')
     empty = (
         '<p class="warning">No usable run among the selected ones: no numbers to show.</p>'
@@ -294,6 +298,7 @@ def render_page(page: PageInput) -> str:
         _notes_section(page),
         _summary_section(page),
         _users_section(page),
+        calibration,
         _runs_section(page),
         "</main>",
     ]

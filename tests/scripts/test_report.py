@@ -540,3 +540,16 @@ def test_step_runs_give_one_group_per_step(
     assert not any(name.endswith(("steps-timeline.png", "steps-resources.png")) for name in charts)
     assert "read-u4-3s-timeline.png" in charts
     assert "scenario read · 4 users · 3 s window · step load" in (output / "summary.md").read_text()
+
+
+def test_calibrations_appear_in_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = copy_fixtures(tmp_path)
+    shutil.copytree(FIXTURES / "calibrations", results / "calibrations")
+    run_report(capsys, "--results", str(results))
+    page = (results / "report" / "index.html").read_text()
+    document = json.loads(next((FIXTURES / "calibrations").glob("*/calibration.json")).read_text())
+    assert '<section id="calibration">' in page
+    assert 'href="#calibration"' in page
+    assert f"{document['ratio_median']:.2f}" in page
