@@ -134,6 +134,7 @@ def on_init(environment: Environment, **_: Any) -> None:
     environment.events.spawning_complete.add_listener(
         lambda user_count, **_: controller.spawning_complete()
     )
+    environment.events.test_start.add_listener(lambda **_: controller.load_started())
     spawn_rate = float(options.spawn_rate or 1)
     if isinstance(runner, MasterRunner):
         runner.register_message(

@@ -29,6 +29,7 @@ class WindowRecord:
     users_target: int
     users_ready: int = 0
     logins_failed: int = 0
+    load_started_at: float | None = None  # Locust's test_start: the first users begin
     spawned_at: float | None = None
     ready_at: float | None = None
     window_started_at: float | None = None
@@ -137,6 +138,10 @@ class WindowController:
     @property
     def step_users(self) -> tuple[int, ...]:
         return self.steps or (self.users_target,)
+
+    def load_started(self) -> None:
+        if self.record.load_started_at is None:
+            self.record.load_started_at = time.time()
 
     def spawning_complete(self) -> None:
         if self.record.spawned_at is None:

@@ -61,6 +61,7 @@ class RunOutcome:
     path: Path
     summary: dict[str, Any] | None = None
     overhead_s: float = 0.0
+    logins_warmup_s: float | None = None
 
     @property
     def slo_missed(self) -> bool:
@@ -278,7 +279,8 @@ def run_one(
         reason=meta["reason"],
         path=final,
         summary=summary,
-        overhead_s=_overhead_s(timings, plan),
+        overhead_s=_overhead_s(timings),
+        logins_warmup_s=timings.get("logins_and_warmup"),
     )
     if interrupted:
         raise KeyboardInterrupt
@@ -326,6 +328,12 @@ def _load_phase(
         samples = sampler.stop()
     meta["locust_exit_code"] = locust_status
     window = read_json(load.window_file) if load.window_file.exists() else None
+    load_started_at = (window or {}).get("load_started_at") or (window or {}).get("spawned_at")
+    if window and window.get("completed") and load_started_at:
+        span_s = float(window["window_ended_at"]) - float(load_started_at)
+        windows_s = sum(float(step["window_s"]) for step in window.get("steps") or [window])
+        meta["timings_s"]["load_span"] = span_s
+        meta["timings_s"]["logins_and_warmup"] = span_s - windows_s
     resources = summarize(samples, *_window_bounds(window))
     meta["observed_cpus"] = {
         "server": list(resources.server_cpus),
@@ -384,13 +392,14 @@ def _resource_fields(
     }
 
 
-def _overhead_s(timings: dict[str, float], plan: BenchPlan) -> float:
-    """Time the harness spent outside the planned warm-up and window: database copy, server
-    start and stop, the response check, Locust's start, the logins and the final CSV write."""
-    outside_load = sum(seconds for phase, seconds in timings.items() if phase != "load")
-    windows_s = plan.duration_s * max(1, len(plan.user_steps))
-    load_extra = max(0.0, timings.get("load", 0.0) - windows_s - plan.warmup_s)
-    return outside_load + load_extra
+def _overhead_s(timings: dict[str, float]) -> float:
+    """Time the harness itself added: database copy, server start and stop, the response
+    check, Locust's start-up and exit with its final CSV write. The users' logins, the
+    warm-up and the windows (Locust's span from its users' start to the last window's end)
+    are the load's own time, not overhead; a run that never got that far counts whole."""
+    phases = ("prepare", "start", "check", "load", "stop")
+    total_s = sum(timings.get(phase, 0.0) for phase in phases)
+    return total_s - timings.get("load_span", 0.0)
 
 
 def _summary_document(

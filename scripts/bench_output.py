@@ -95,6 +95,7 @@ def summary_table(outcomes: list[RunOutcome]) -> str:
         "p50 ms",
         "p95 ms",
         "p99 ms",
+        "logins+warm-up s",
         "overhead s",
     )
     rows = [header]
@@ -110,6 +111,7 @@ def summary_table(outcomes: list[RunOutcome]) -> str:
                 _cell(figures.get("p50_ms")),
                 _cell(figures.get("p95_ms")),
                 _cell(figures.get("p99_ms")),
+                _cell(outcome.logins_warmup_s, 1),
                 _cell(outcome.overhead_s, 1),
             )
         )
