@@ -66,7 +66,7 @@ from typing import Any, Final
 import psutil
 
 from loadtests.scenarios import ITEMS_PATH, SCENARIOS, TOKEN_PATH
-from scripts.bench import LOOP_LAG_LIMIT_MS
+from scripts.bench import INTERRUPTED, LOOP_LAG_LIMIT_MS
 from scripts.bench_output import Console
 from scripts.cli import OneLineErrorParser, fail_usage, positive_int, server_choice
 from scripts.loadgen import LoadRequest, run_locust
@@ -107,7 +107,6 @@ OTHER_CPU_REMARK_PCT: Final = 15.0
 STEAL_REMARK_PCT: Final = 2.0
 # a server using this share of its CPUs on both sides is the bottleneck on both sides
 SERVER_BOUND_SHARE: Final = 0.9
-INTERRUPTED: Final = "interrupted by the user (SIGINT/SIGTERM)"
 TOKEN_NOTE: Final = (
     "wrk sends one access token (of the first seeded account, taken before each wrk side) on "
     "every connection and request; the harness's Locust users each log in as their own account"
