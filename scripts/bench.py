@@ -38,7 +38,13 @@ from scripts.results import (
     write_json,
 )
 from scripts.sampler import SATURATION_CPU_PCT, ResourceSampler, ResourceSummary, summarize
-from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
+from servers.app import (
+    AppCommandError,
+    AppSettings,
+    SeedPlan,
+    prepare_database,
+    shared_secret_key,
+)
 from servers.ports import free_port
 from servers.registry import SERVERS_DIR
 from servers.supervisor import LaunchRequest, RunningServer, ServerStartError, start, stop
@@ -367,13 +373,8 @@ def _load_phase(
         summary["shape"] = "steps"
         summary["steps"] = steps
     if plan.slo_p99_ms is not None:
-        summary["slo"] = _slo_verdict(plan.slo_p99_ms, steps or [summary])
+        summary["slo"] = capacity(steps or [summary], plan.slo_p99_ms).as_json()
     return summary
-
-
-def _slo_verdict(slo_p99_ms: float, windows: list[dict[str, Any]]) -> dict[str, Any]:
-    verdict = capacity(windows, slo_p99_ms)
-    return verdict.as_json()
 
 
 def _resource_fields(
@@ -441,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch_name)
         seed = SeedPlan(users=plan.users, items_per_user=plan.items_per_user)
         template = scratch / "template.sqlite3"
-        secret_key = os.environ.get("SECRET_KEY") or AppSettings.for_sqlite(template).secret_key
+        secret_key = shared_secret_key()
         context = BenchContext(
             plan=plan,
             bench_id=new_run_id(utc_now(), "bench", plan.scenario, plan.users),

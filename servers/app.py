@@ -28,6 +28,12 @@ class AppCommandError(RuntimeError):
     """A manage.py command failed; the message carries the tail of its output."""
 
 
+def shared_secret_key() -> str:
+    """SECRET_KEY from the environment if set, else a new random one for this invocation;
+    the caller passes the same key to every worker it launches."""
+    return os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """What the sample app reads from its environment."""
@@ -42,9 +48,8 @@ class AppSettings:
     def for_sqlite(cls, db_path: Path, *, access_lifetime_s: int = 300) -> AppSettings:
         """Settings for a fresh SQLite file; SECRET_KEY from the environment if set, else a new
         random one for this invocation (shared by every worker it launches)."""
-        key = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
         return cls(
-            secret_key=key,
+            secret_key=shared_secret_key(),
             database_url=f"sqlite:///{db_path.resolve()}",
             access_lifetime_s=access_lifetime_s,
         )
