@@ -20,13 +20,14 @@ from types import FrameType
 from typing import Any
 
 from loadtests.scenarios import SCENARIOS
-from scripts.bench_output import Console, slo_lines, summary_table
-from scripts.capacity import capacity
-from scripts.cli import fail_usage
-from scripts.loadgen import LoadRequest, run_locust
-from scripts.plan import BenchPlan, ServerRun, build_parser, plan_from_args
-from scripts.preflight import check_responses
-from scripts.results import (
+from scripts.harness.capacity import capacity
+from scripts.harness.console import Console, slo_lines, summary_table
+from scripts.harness.locust_runner import LoadRequest, run_locust
+from scripts.harness.plan import BenchPlan, ServerRun, build_parser, plan_from_args
+from scripts.harness.preflight import check_responses
+from scripts.harness.sampling import SATURATION_CPU_PCT, ResourceSampler, ResourceSummary, summarize
+from scripts.options.parsing import fail_usage
+from scripts.records.store import (
     SCHEMA_VERSION,
     MachineInfo,
     RunDirectory,
@@ -37,7 +38,6 @@ from scripts.results import (
     utc_now,
     write_json,
 )
-from scripts.sampler import SATURATION_CPU_PCT, ResourceSampler, ResourceSummary, summarize
 from servers.app import (
     AppCommandError,
     AppSettings,

@@ -1,9 +1,9 @@
 """`make calibrate`: check the harness's throughput and latency against wrk, the reference.
 
 One server process (a fresh seeded database, started once through the supervisor) is loaded
-in turn by wrk and by the harness (Locust through `scripts.loadgen`, scenario "me"), with
-the same number of connections (= Locust users), the same endpoint (GET /api/me/) and the
-same measured duration, in pairs. The figure that matters is harness_rps / wrk_rps per pair,
+in turn by wrk and by the harness (Locust through `scripts.harness.locust_runner`, scenario
+"me"), with the same number of connections (= Locust users), the same endpoint (GET /api/me/)
+and the same measured duration, in pairs. The figure that matters is harness_rps / wrk_rps per pair,
 and its median over the pairs; both sides' p50 are shown next to it. The target, for
 gunicorn and uwsgi with PIN=split, is a median ratio of at least 0.95: a benchmark output,
 printed and recorded, not a test that fails.
@@ -67,12 +67,21 @@ import psutil
 
 from loadtests.scenarios import ITEMS_PATH, SCENARIOS, TOKEN_PATH
 from scripts.bench import INTERRUPTED, LOOP_LAG_LIMIT_MS
-from scripts.bench_output import Console
-from scripts.cli import OneLineErrorParser, fail_usage, positive_int, server_choice
-from scripts.loadgen import LoadRequest, run_locust
-from scripts.plan import duration_seconds, results_directory
-from scripts.preflight import check_responses
-from scripts.results import (
+from scripts.harness.console import Console
+from scripts.harness.locust_runner import LoadRequest, run_locust
+from scripts.harness.plan import duration_seconds, results_directory
+from scripts.harness.preflight import check_responses
+from scripts.harness.sampling import SATURATION_CPU_PCT, ResourceSampler, Sample, summarize
+from scripts.harness.wrk import (
+    WrkNotFoundError,
+    WrkOutputError,
+    WrkRequest,
+    find_wrk,
+    run_wrk,
+    wrk_version,
+)
+from scripts.options.parsing import OneLineErrorParser, fail_usage, positive_int, server_choice
+from scripts.records.store import (
     MachineInfo,
     RunDirectory,
     iso,
@@ -82,8 +91,6 @@ from scripts.results import (
     utc_now,
     write_json,
 )
-from scripts.sampler import SATURATION_CPU_PCT, ResourceSampler, Sample, summarize
-from scripts.wrk import WrkNotFoundError, WrkOutputError, WrkRequest, find_wrk, run_wrk, wrk_version
 from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
 from servers.http import request_json
 from servers.placement import PLACEMENTS, Placement, place

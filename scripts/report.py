@@ -18,8 +18,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from scripts.cli import OneLineErrorParser, fail_usage
-from scripts.report_select import discover_run_dirs, parse_run_patterns, runs_dir, select_run_dirs
+from scripts.options.parsing import OneLineErrorParser, fail_usage
+from scripts.reporting.select import (
+    discover_run_dirs,
+    parse_run_patterns,
+    runs_dir,
+    select_run_dirs,
+)
 
 PROG = "report"
 
@@ -81,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_dirs = _select(results_dir, args.runs)
     output_dir: Path = args.output if args.output is not None else results_dir / "report"
     # pandas and matplotlib take seconds to import: only once the input is known to be good.
-    from scripts.report_load import STATUS_OK, load_results
-    from scripts.report_write import write_report
+    from scripts.reporting.load import STATUS_OK, load_results
+    from scripts.reporting.write import write_report
 
     results = load_results(results_dir, run_dirs)
     try:

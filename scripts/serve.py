@@ -16,7 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from scripts.cli import OneLineErrorParser, fail_usage, port_number, positive_int, server_choice
+from scripts.options.parsing import (
+    OneLineErrorParser,
+    fail_usage,
+    port_number,
+    positive_int,
+    server_choice,
+)
 from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
 from servers.registry import get_server
 from servers.supervisor import LaunchRequest, ServerStartError, start, stop

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from scripts import calibrate
-from scripts.report_calibration import calibration_section
+from scripts.reporting.calibration import calibration_section
 from tests.scripts.benchutil import load, processes_mentioning
 from tests.scripts.test_wrk import require_wrk
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from scripts.capacity import capacity, meets_slo
+from scripts.harness.capacity import capacity, meets_slo
 
 
 def step(users: int, p99_ms: float | None, error_rate: float = 0.0, rps: float = 100.0) -> dict:

@@ -26,8 +26,8 @@ import pytest
 from matplotlib import image as mpimg
 
 from scripts import report
-from scripts.report_load import read_history
-from scripts.report_tables import resolution_notes
+from scripts.reporting.load import read_history
+from scripts.reporting.tables import resolution_notes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.wrk import (
+from scripts.harness.wrk import (
     SocketErrors,
     WrkNotFoundError,
     WrkOutputError,
@@ -293,7 +293,8 @@ def test_interrupted_wrk_leaves_no_process(local_server: str, tmp_path: Path) ->
     """A Ctrl-C while wrk runs: run_wrk re-raises it and wrk's session is gone."""
     binary = require_wrk()
     script = (
-        "import sys; from pathlib import Path; from scripts.wrk import WrkRequest, run_wrk\n"
+        "import sys; from pathlib import Path\n"
+        "from scripts.harness.wrk import WrkRequest, run_wrk\n"
         f"request = WrkRequest(binary=Path({binary!r}), url={local_server!r}, connections=1, "
         "duration_s=60, token='t0k')\n"
         "try:\n"

@@ -20,10 +20,10 @@ from typing import Any, Final
 
 import pandas as pd
 
-from scripts.report_calibration import calibration_section
-from scripts.report_charts import DEV_NOTE, ChartFile
-from scripts.report_load import STATUS_MEANINGS, RunRecord
-from scripts.report_tables import Cell, display_rows, groups_of
+from scripts.reporting.calibration import calibration_section
+from scripts.reporting.charts import DEV_NOTE, ChartFile
+from scripts.reporting.load import STATUS_MEANINGS, RunRecord
+from scripts.reporting.tables import Cell, display_rows, groups_of
 
 STYLE: Final = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;

@@ -33,8 +33,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from scripts.report_load import AGGREGATED, PERCENTILE_FRACTIONS, SHAPE_CONSTANT, LoadedResults
-from scripts.report_tables import (
+from scripts.reporting.load import AGGREGATED, PERCENTILE_FRACTIONS, SHAPE_CONSTANT, LoadedResults
+from scripts.reporting.tables import (
     Group,
     Row,
     aggregate_rows,

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeAlias
 
 import pandas as pd
 
-from scripts.report_load import AGGREGATED, SHAPE_CONSTANT, RunRecord
+from scripts.reporting.load import AGGREGATED, SHAPE_CONSTANT, RunRecord
 from servers.registry import server_names
 
 # One row of a summary frame (pandas-stubs types a row as a Series).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.scenarios import SCENARIOS
-from scripts.cli import OneLineErrorParser, port_number, positive_int
+from scripts.options.parsing import OneLineErrorParser, port_number, positive_int
 from servers.placement import PLACEMENTS, Placement, default_mode, place
 from servers.registry import ServerSpec, get_server, server_names
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scripts.report_charts import ChartFile, draw_charts
-from scripts.report_html import PageInput, render_page
-from scripts.report_load import LoadedResults
-from scripts.report_tables import (
+from scripts.reporting.charts import ChartFile, draw_charts
+from scripts.reporting.html import PageInput, render_page
+from scripts.reporting.load import LoadedResults
+from scripts.reporting.tables import (
     comparability_notes,
     resolution_notes,
     runs_table,

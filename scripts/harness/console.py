@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from scripts.loadgen import Progress
+from scripts.harness.locust_runner import Progress
 
 if TYPE_CHECKING:
     from scripts.bench import RunOutcome
