@@ -1,8 +1,9 @@
 """CPU placement: which CPUs the server gets and which the load generator gets.
 
 On a machine with few cores the server and Locust compete for CPU and both numbers become
-wrong. `split` gives each its own CPUs (children inherit the affinity, so every worker of a
-server stays on the server's set); `none` leaves the scheduler free.
+wrong. `split` gives each its own CPUs (servers.child pins a child with `taskset`, and its
+children inherit the affinity, so every worker of a server stays on the server's set);
+`none` leaves the scheduler free.
 """
 
 from __future__ import annotations
@@ -72,18 +73,6 @@ def place(mode: str, available: tuple[int, ...] | None = None) -> Placement:
     """The placement for `mode` over the CPUs this process may use."""
     cpus = available if available is not None else tuple(sorted(os.sched_getaffinity(0)))
     return PLACEMENTS[mode](cpus)
-
-
-def affinity_setter(cpus: tuple[int, ...] | None) -> Callable[[], None] | None:
-    """A preexec_fn pinning the child (and so everything it forks) to `cpus`."""
-    if not cpus:
-        return None
-    chosen = set(cpus)
-
-    def pin() -> None:
-        os.sched_setaffinity(0, chosen)
-
-    return pin
 
 
 def cpus_of(pid: int) -> tuple[int, ...]:

@@ -29,13 +29,26 @@ class Interface(StrEnum):
     ASGI = "asgi"
 
 
+# The application object each interface loads (runserver loads Django's own settings).
+APP_MODULES: Final[Mapping[Interface, str]] = MappingProxyType(
+    {
+        Interface.DEV: "config.wsgi:application",
+        Interface.WSGI: "config.wsgi:application",
+        Interface.ASGI: "config.asgi:application",
+    }
+)
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """One way of running the sample app.
 
     `argv_template` items are `str.format` templates filled by `ServerSpec.argv` with:
     `{bin}` (the directory of the running interpreter, where the servers' scripts live),
-    `{python}`, `{host}`, `{port}`, `{workers}`, `{threads}` and `{servers_dir}`.
+    `{python}`, `{host}`, `{port}`, `{workers}`, `{threads}`, `{servers_dir}` and `{app}`, the
+    application object: `app_module` if set, else the interface's (APP_MODULES), so a test can
+    run any server with another application without knowing how that server names it.
+    `python_path` adds import directories for such an application.
     """
 
     name: str
@@ -51,6 +64,13 @@ class ServerSpec:
     threads_note: str = ""
     startup_deadline_s: float = 30.0
     stop_grace_s: float = 15.0
+    app_module: str | None = None
+    python_path: tuple[str, ...] = ()
+
+    @property
+    def application(self) -> str:
+        """The `module:attribute` this server loads."""
+        return self.app_module or APP_MODULES[self.interface]
 
     def default_workers(self, cores: int) -> int:
         """One worker per core for multi-process servers: CPU-bound DRF views gain nothing
@@ -86,6 +106,7 @@ class ServerSpec:
             "workers": str(workers),
             "threads": str(threads),
             "servers_dir": str(SERVERS_DIR),
+            "app": self.application,
         }
         return [part.format(**fields) for part in self.argv_template]
 
@@ -122,7 +143,7 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
             "{workers}",
             "--threads",
             "{threads}",
-            "config.wsgi:application",
+            "{app}",
         ),
         description="Gunicorn, pre-fork sync workers (gthread when THREADS > 1)",
         production_grade=True,
@@ -137,6 +158,8 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
             "{bin}/uwsgi",
             "--ini",
             "{servers_dir}/uwsgi.ini",
+            "--module",
+            "{app}",
             "--http-socket",
             "{host}:{port}",
             "--processes",
@@ -163,7 +186,7 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
             "{port}",
             "--verbosity",
             "0",
-            "config.asgi:application",
+            "{app}",
         ),
         description="Daphne (Twisted), one process; sync DRF views run in a thread pool",
         production_grade=True,
@@ -189,7 +212,7 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "10",
-            "config.asgi:application",
+            "{app}",
         ),
         description="Uvicorn (uvloop + httptools) with --workers; sync DRF views run in a "
         "thread pool",

@@ -5,7 +5,8 @@ in a log file (an unread pipe would block a chatty server), and call it ready on
 /healthz answers 200 with the expected body (an open port is not readiness) before a
 deadline, failing fast, with the log's tail, if the process dies first.
 Stop: the spec's stop signal to the group, then SIGKILL to the whole session after a grace
-period; then confirm that no process of the session remains and the port is free.
+period (servers.child.ManagedChild does both); then confirm that no process of the session
+remains and the port is free.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from servers.app import AppSettings
+from servers.child import ChildLaunchError, ChildSpec, ManagedChild, StopReport
 from servers.http import request_json
-from servers.placement import affinity_setter
 from servers.ports import port_is_free, wait_port_free
-from servers.process_group import kill_session, session_members, signal_group
 from servers.registry import SAMPLEAPP_DIR, ServerSpec
 
 HEALTH_PATH = "/healthz"
@@ -72,20 +72,43 @@ class LaunchRequest:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def child_spec(self) -> ChildSpec:
+        """The server as a managed child: the app's explicit environment (plus any import
+        directories the spec adds), its log, its CPUs and its stop signal and grace."""
+        environment = self.app.environ()
+        if self.spec.python_path:
+            environment["PYTHONPATH"] = ":".join(
+                [*self.spec.python_path, environment["PYTHONPATH"]]
+            )
+        return ChildSpec(
+            name=self.spec.name,
+            argv=tuple(self.argv),
+            environment=environment,
+            log_path=self.log_path,
+            cwd=SAMPLEAPP_DIR,
+            cpus=self.cpus,
+            stop_signal=self.spec.stop_signal,
+            stop_grace_s=self.spec.stop_grace_s,
+        )
+
 
 @dataclass
 class RunningServer:
     """A started server; `stop` it (or use `supervised`) to end it."""
 
     request: LaunchRequest
-    process: subprocess.Popen[bytes]
+    child: ManagedChild
     argv: list[str]
     ready_after_s: float
     stopped: bool = field(default=False)
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self.child.pid
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.child.process
 
     @property
     def base_url(self) -> str:
@@ -93,16 +116,7 @@ class RunningServer:
 
     def members(self) -> list[int]:
         """Live pids of the server's process tree (its session)."""
-        return session_members(self.pid)
-
-
-@dataclass(frozen=True)
-class StopReport:
-    """How a stop went."""
-
-    exit_code: int | None
-    stop_s: float
-    killed: bool
+        return self.child.members()
 
 
 _EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(Error|Exception|Exit)\b[^:]*: .+")
@@ -144,24 +158,12 @@ def start(request: LaunchRequest) -> RunningServer:
             f"not starting {spec.name} (choose another PORT)"
         )
     deadline_s = request.startup_deadline_s or spec.startup_deadline_s
-    argv = request.argv
-    request.log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with request.log_path.open("ab") as log:
-        try:
-            process = subprocess.Popen(
-                argv,
-                cwd=SAMPLEAPP_DIR,
-                env=request.app.environ(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=affinity_setter(request.cpus),
-            )
-        except OSError as exc:
-            raise ServerStartError(f"{spec.name} could not be launched ({argv[0]}): {exc}") from exc
-    server = RunningServer(request=request, process=process, argv=argv, ready_after_s=0.0)
+    try:
+        child = ManagedChild.start(request.child_spec())
+    except ChildLaunchError as error:
+        raise ServerStartError(str(error)) from error
+    server = RunningServer(request=request, child=child, argv=request.argv, ready_after_s=0.0)
     try:
         _wait_ready(server, deadline_s, started)
     except BaseException:
@@ -197,35 +199,14 @@ def stop(server: RunningServer, *, check: bool = True) -> StopReport:
     everything possible was killed); with check=False the stop is best effort and silent.
     """
     spec = server.request.spec
-    started = time.monotonic()
-    session_id = server.pid
-    killed = False
-    if server.process.poll() is None:
-        signal_group(session_id, spec.stop_signal)
-    grace_end = started + spec.stop_grace_s
-    while time.monotonic() < grace_end:
-        if server.process.poll() is not None and not session_members(session_id):
-            break
-        time.sleep(0.05)
-    else:
-        killed = True
-        kill_session(session_id)
-    try:
-        exit_code: int | None = server.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        exit_code = None
-    leftovers_end = time.monotonic() + 5
-    while session_members(session_id) and time.monotonic() < leftovers_end:
-        kill_session(session_id)
-        time.sleep(0.05)
+    report = server.child.stop()
     server.stopped = True
-    leftovers = session_members(session_id)
     port_free = wait_port_free(server.request.host, server.request.port, deadline_s=5)
-    if check and leftovers:
-        raise ServerStopError(f"{spec.name}: processes {leftovers} survived SIGKILL")
+    if check and report.leftovers:
+        raise ServerStopError(f"{spec.name}: processes {list(report.leftovers)} survived SIGKILL")
     if check and not port_free:
         raise ServerStopError(f"{spec.name}: port {server.request.port} still in use after stop")
-    return StopReport(exit_code=exit_code, stop_s=time.monotonic() - started, killed=killed)
+    return report
 
 
 @contextmanager

@@ -10,17 +10,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from servers.placement import affinity_setter
-from servers.process_group import kill_session, session_members, signal_group
+from servers.child import ChildSpec, ManagedChild, child_environment
 from servers.registry import PROJECT_DIR
 
 LOCUSTFILE = PROJECT_DIR / "loadtests" / "locustfile.py"
@@ -117,12 +113,26 @@ class LoadRequest:
         ]
 
     def environ(self) -> dict[str, str]:
-        """The caller's environment without LOCUST_* settings (Locust reads those as
-        options, and a stray one would change the run), plus the worker count the
+        """An explicit environment: no LOCUST_* setting of the caller's (Locust reads those
+        as options, and a stray one would change the run), only the worker count the
         locustfile uses to give each process its own accounts."""
-        clean = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
-        clean["LOCUST_BENCH_WORKERS"] = str(self.processes)
-        return clean
+        return child_environment(
+            {"LOCUST_BENCH_WORKERS": str(self.processes), "PYTHONUNBUFFERED": "1"},
+            bin_dirs=[str(Path(sys.executable).parent)],
+        )
+
+    def child_spec(self) -> ChildSpec:
+        """Locust as a managed child: TERM first (Locust writes its statistics on TERM),
+        KILL after STOP_GRACE_S."""
+        return ChildSpec(
+            name="locust",
+            argv=tuple(self.argv()),
+            environment=self.environ(),
+            log_path=self.run_dir / "locust.out",
+            cwd=PROJECT_DIR,
+            cpus=self.cpus,
+            stop_grace_s=STOP_GRACE_S,
+        )
 
 
 @dataclass(frozen=True)
@@ -183,43 +193,17 @@ def run_locust(
     """Run Locust to completion and return its exit status (0 ok, 1 failures recorded,
     2 error). Locust is stopped, whatever happens, before this returns or raises.
     `on_started` gets Locust's pid (its session id) once it is launched."""
-    with (request.run_dir / "locust.out").open("ab") as output:
-        process = subprocess.Popen(
-            request.argv(),
-            cwd=PROJECT_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=affinity_setter(request.cpus),
-            env=request.environ(),
-        )
+    child = ManagedChild.start(request.child_spec())
     started = time.monotonic()
     hard_limit = request.run_time_limit_s + 60
     try:
         if on_started is not None:
-            on_started(process.pid)
-        while process.poll() is None:
+            on_started(child.pid)
+        while child.running:
             if time.monotonic() - started > hard_limit:
                 raise TimeoutError(f"Locust did not finish within {hard_limit} s")
             on_progress(read_progress(request, started))
             time.sleep(1.0)
-        return process.returncode
+        return child.process.returncode
     finally:
-        stop_locust(process)
-
-
-def stop_locust(process: subprocess.Popen[bytes]) -> None:
-    """TERM (Locust writes its statistics), then KILL; no process of its session remains."""
-    session_id = process.pid
-    if process.poll() is None:
-        signal_group(session_id, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STOP_GRACE_S)
-    deadline = time.monotonic() + 5
-    while session_members(session_id) and time.monotonic() < deadline:
-        kill_session(session_id)
-        time.sleep(0.05)
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=5)
+        child.stop()

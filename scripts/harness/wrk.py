@@ -12,19 +12,18 @@ responses:` and `Socket errors:`); anything missing is an error, never a silent 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from servers.placement import affinity_setter
-from servers.process_group import kill_session, session_members
+from servers.child import ChildSpec, ManagedChild, child_environment
 
 # Seconds wrk may take beyond its -d: connecting, the final in-flight requests, the report.
 DEADLINE_SLACK_S = 15.0
@@ -279,47 +278,34 @@ def run_wrk(
 
     TimeoutError past `request.deadline_s`; on any exit from here (also KeyboardInterrupt)
     no process of wrk's session is left. `on_started` gets wrk's pid (its session id)."""
-    output_path.parent.mkdir(parents=True, exist_ok=True)
     started_at = time.time()
-    with output_path.open("wb") as output:
-        process = subprocess.Popen(
-            request.argv(),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=affinity_setter(request.cpus),
+    # wrk holds no state worth a graceful stop: an interrupted run is discarded anyway
+    child = ManagedChild.start(
+        ChildSpec(
+            name="wrk",
+            argv=tuple(request.argv()),
+            environment=child_environment({}),
+            log_path=output_path,
+            cpus=request.cpus,
+            stop_signal=signal.SIGKILL,
+            stop_grace_s=0.0,
         )
+    )
     try:
         if on_started is not None:
-            on_started(process.pid)
-        try:
-            exit_code = process.wait(timeout=request.deadline_s)
-        except subprocess.TimeoutExpired:
+            on_started(child.pid)
+        exit_code = child.wait(request.deadline_s)
+        if exit_code is None:
             raise TimeoutError(
                 f"wrk did not finish within {request.deadline_s:.0f} s "
                 f"(-d {request.duration_s}s); it was killed"
-            ) from None
+            )
     finally:
-        stop_wrk(process)
+        child.stop()
     return WrkRun(
         exit_code=exit_code,
         output=output_path.read_text(errors="replace"),
         started_at=started_at,
         finished_at=time.time(),
-        pid=process.pid,
+        pid=child.pid,
     )
-
-
-def stop_wrk(process: subprocess.Popen[bytes]) -> None:
-    """KILL wrk's whole session if anything of it is still alive, and reap wrk. wrk holds
-    no state worth a graceful stop: an interrupted run is discarded anyway."""
-    session_id = process.pid
-    deadline = time.monotonic() + 5
-    while (process.poll() is None or session_members(session_id)) and time.monotonic() < deadline:
-        kill_session(session_id)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.2)
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=5)

@@ -73,12 +73,8 @@ def test_wrong_app_is_a_failed_run_not_a_run_of_errors(
     broken = dataclasses.replace(
         gunicorn,
         name="gunicorn-wrong-app",
-        argv_template=(
-            *gunicorn.argv_template[:-1],
-            "--pythonpath",
-            str(fixtures),
-            "broken_app:application",
-        ),
+        app_module="broken_app:application",
+        python_path=(str(fixtures),),
     )
     _with_extra_server(monkeypatch, broken)
     status = bench.main(["--server", broken.name, *SHORT, "--results", str(tmp_path)])
@@ -98,7 +94,7 @@ def test_server_that_cannot_import_is_a_failed_run_and_others_still_run(
     missing = dataclasses.replace(
         gunicorn,
         name="gunicorn-missing-app",
-        argv_template=(*gunicorn.argv_template[:-1], "config.missing:application"),
+        app_module="config.missing:application",
     )
     _with_extra_server(monkeypatch, missing)
     status = bench.main(

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import subprocess
-
-from servers.placement import affinity_setter, cpus_of, default_mode, place
+from servers.placement import default_mode, place
 
 
 def test_split_gives_disjoint_halves() -> None:
@@ -21,19 +19,10 @@ def test_split_on_one_cpu_falls_back_to_none_and_says_so() -> None:
 
 
 def test_none_pins_nothing() -> None:
-    assert place("none", (0, 1)).server_cpus is None
-    assert affinity_setter(None) is None
+    none = place("none", (0, 1))
+    assert none.server_cpus is None and none.loadgen_cpus is None
 
 
 def test_default_mode() -> None:
     assert default_mode((0, 1)) == "split"
     assert default_mode((0,)) == "none"
-
-
-def test_affinity_setter_pins_a_real_child_and_its_children() -> None:
-    child = subprocess.Popen(["sh", "-c", "sleep 5 & wait"], preexec_fn=affinity_setter((0,)))
-    try:
-        assert cpus_of(child.pid) == (0,)
-    finally:
-        child.kill()
-        child.wait()

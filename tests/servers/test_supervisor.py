@@ -11,7 +11,7 @@ import pytest
 
 from servers.app import AppSettings
 from servers.ports import free_port, port_is_free
-from servers.registry import get_server
+from servers.registry import SERVERS, Interface, get_server
 from servers.supervisor import (
     PortInUseError,
     RunningServer,
@@ -44,7 +44,7 @@ def test_bad_argv_fails_fast_with_log_tail(
             "--no-such-flag",
             "--bind",
             "{host}:{port}",
-            "config.wsgi:application",
+            "{app}",
         ),
     )
     started = time.monotonic()
@@ -53,20 +53,15 @@ def test_bad_argv_fails_fast_with_log_tail(
     assert time.monotonic() - started < 10
 
 
-@pytest.mark.parametrize("name", ["gunicorn", "uwsgi", "uvicorn", "daphne"])
+@pytest.mark.parametrize(
+    "name", [spec.name for spec in SERVERS.values() if spec.interface is not Interface.DEV]
+)
 def test_app_that_cannot_import_fails_within_deadline(
     name: str, app_settings: AppSettings, tmp_path: Path, launched: list[RunningServer]
 ) -> None:
-    base = get_server(name)
-    argv = tuple(
-        part.replace("config.wsgi:application", "config.missing_module:application").replace(
-            "config.asgi:application", "config.missing_module:application"
-        )
-        for part in base.argv_template
+    spec = dataclasses.replace(
+        get_server(name), app_module="config.missing_module:application", startup_deadline_s=15
     )
-    if name == "uwsgi":
-        argv = (*argv, "--module", "config.missing_module:application")
-    spec = dataclasses.replace(base, argv_template=argv, startup_deadline_s=15)
     request = launch_request(spec, app_settings, tmp_path)
     started = time.monotonic()
     with pytest.raises(ServerStartError) as failure:

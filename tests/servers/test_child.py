@@ -1,0 +1,107 @@
+"""The one managed child: pinned, explicit environment, dies with its parent, always stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from servers.child import ChildLaunchError, ChildSpec, ManagedChild, child_environment
+from servers.placement import cpus_of
+from servers.process_group import process_alive
+
+
+def _spec(tmp_path: Path, argv: list[str], **overrides: object) -> ChildSpec:
+    fields: dict[str, object] = {
+        "name": "test-child",
+        "argv": tuple(argv),
+        "environment": child_environment({}),
+        "log_path": tmp_path / "child.log",
+        "stop_grace_s": 2.0,
+    }
+    fields.update(overrides)
+    return ChildSpec(**fields)  # type: ignore[arg-type]
+
+
+def _wait_for(predicate: object, timeout_s: float = 5.0) -> bool:
+    assert callable(predicate)
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+def test_child_and_its_children_are_pinned(tmp_path: Path) -> None:
+    with ManagedChild.start(_spec(tmp_path, ["sh", "-c", "sleep 30 & wait"], cpus=(0,))) as child:
+        assert _wait_for(lambda: len(child.members()) == 2)
+        assert {cpus_of(pid) for pid in child.members()} == {(0,)}
+
+
+def test_environment_is_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCUST_USERS", "999")
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "somewhere.else")
+    spec = _spec(tmp_path, ["sh", "-c", "env"], environment=child_environment({"MINE": "1"}))
+    child = ManagedChild.start(spec)
+    assert child.wait(5) == 0
+    child.stop()
+    seen = dict(
+        line.split("=", 1) for line in spec.log_path.read_text().splitlines() if "=" in line
+    )
+    assert seen["MINE"] == "1"
+    assert "LOCUST_USERS" not in seen and "DJANGO_SETTINGS_MODULE" not in seen
+    assert seen["PATH"].startswith("/usr/local/bin")
+
+
+def test_term_ignoring_child_is_killed_after_grace_and_nothing_is_left(tmp_path: Path) -> None:
+    stubborn = "trap '' TERM; sleep 30 & sleep 30 & wait"
+    child = ManagedChild.start(_spec(tmp_path, ["sh", "-c", stubborn], stop_grace_s=0.5))
+    assert _wait_for(lambda: len(child.members()) == 3)
+    report = child.stop()
+    assert report.killed and report.leftovers == ()
+    assert child.members() == [] and not child.running
+    assert child.stop() == report, "a second stop reports the first"
+
+
+def test_missing_command_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ChildLaunchError, match="no-such-command-here not found"):
+        ManagedChild.start(_spec(tmp_path, ["no-such-command-here"]))
+
+
+def test_child_dies_with_its_parent(tmp_path: Path) -> None:
+    """A harness killed with SIGKILL cannot stop anything: the parent-death signal must."""
+    pid_file = tmp_path / "child.pid"
+    parent_code = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from servers.child import ChildSpec, ManagedChild, child_environment
+        child = ManagedChild.start(ChildSpec(
+            name="orphan", argv=("sleep", "60"), environment=child_environment({{}}),
+            log_path=Path({str(tmp_path / "orphan.log")!r})))
+        Path({str(pid_file)!r}).write_text(str(child.pid))
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code])
+    try:
+        assert _wait_for(pid_file.exists, 10)
+        child_pid = int(pid_file.read_text())
+        assert process_alive(child_pid)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(5)
+        assert _wait_for(lambda: not process_alive(child_pid)), "the child outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if pid_file.exists() and process_alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
