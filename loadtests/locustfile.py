@@ -37,6 +37,7 @@ from loadtests.scenarios import (
     Scenario,
     UserContext,
 )
+from loadtests.shape import LoadShape
 from loadtests.tokens import TokenFormatError, TokenPair
 from loadtests.window import LoopLagMonitor, StepHooks, WindowController, merge_lag
 
@@ -121,7 +122,7 @@ def on_init(environment: Environment, **_: Any) -> None:
             lambda **_: runner.send_message("bench_lag", lag.stop())
         )
         return
-    steps = tuple(int(part) for part in options.steps.split(",") if part.strip())
+    steps = LoadShape.from_arg(options.steps).steps if options.steps.strip() else ()
     controller = WindowController(
         users_target=int(options.num_users or 1),
         warmup_s=options.warmup_s,

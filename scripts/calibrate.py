@@ -58,7 +58,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType, MappingProxyType
 from typing import Any, Final
@@ -66,12 +66,14 @@ from typing import Any, Final
 import psutil
 
 from loadtests.scenarios import ITEMS_PATH, SCENARIOS, TOKEN_PATH
-from scripts.bench import INTERRUPTED, LOOP_LAG_LIMIT_MS
+from loadtests.shape import LoadShape
 from scripts.harness.console import Console
+from scripts.harness.judge import LOOP_LAG_LIMIT_MS
 from scripts.harness.locust_runner import LoadRequest, run_locust
 from scripts.harness.plan import duration_seconds, results_directory
 from scripts.harness.preflight import check_responses
 from scripts.harness.sampling import SATURATION_CPU_PCT, ResourceSampler, Sample, summarize
+from scripts.harness.session import INTERRUPTED
 from scripts.harness.wrk import (
     WrkNotFoundError,
     WrkOutputError,
@@ -81,13 +83,13 @@ from scripts.harness.wrk import (
     wrk_version,
 )
 from scripts.options.parsing import OneLineErrorParser, fail_usage, positive_int, server_choice
+from scripts.records.locust_csv import read_locust_window
+from scripts.records.machine import MachineInfo
 from scripts.records.store import (
-    MachineInfo,
     RunDirectory,
     iso,
     new_run_id,
     read_json,
-    summarize_locust_csv,
     utc_now,
     write_json,
 )
@@ -445,7 +447,7 @@ def measure_harness(session: Session, number: int) -> dict[str, Any]:
     load = LoadRequest(
         base_url=session.server.base_url,
         scenario=SCENARIO,
-        users=plan.users,
+        shape=LoadShape.constant(plan.users),
         spawn_rate=float(plan.users),
         warmup_s=float(plan.warmup_s),
         duration_s=float(plan.duration_s),
@@ -478,7 +480,7 @@ def measure_harness(session: Session, number: int) -> dict[str, Any]:
     stats_csv = run_dir / "locust_stats.csv"
     if not stats_csv.exists():
         raise SideFailedError(f"pair {number}, harness: Locust wrote no {stats_csv.name}")
-    figures = summarize_locust_csv(stats_csv)
+    figures = asdict(read_locust_window(stats_csv)[0])
     if figures["requests"] == 0:
         raise SideFailedError(f"pair {number}, harness: no request completed in the window")
     window_bounds = (float(window["window_started_at"]), float(window["window_ended_at"]))

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from scripts.records.schema import StepSummary
+
 MAX_ERROR_RATE = 0.01
 
 
@@ -47,19 +49,17 @@ def meets_slo(p99_ms: float | None, error_rate: float, slo_p99_ms: float) -> boo
     return p99_ms is not None and p99_ms <= slo_p99_ms and error_rate < MAX_ERROR_RATE
 
 
-def capacity(step_figures: Sequence[dict[str, Any]], slo_p99_ms: float) -> Capacity:
-    """`step_figures` are summary dicts with users, p99_ms, error_rate and rps, in step order."""
+def capacity(steps: Sequence[StepSummary], slo_p99_ms: float) -> Capacity:
+    """`steps` are the run's windows, in step order."""
     verdicts = tuple(
         StepVerdict(
-            users=int(step["users"]),
-            p99_ms=step.get("p99_ms"),
-            error_rate=float(step.get("error_rate") or 0.0),
-            rps=float(step.get("rps") or 0.0),
-            meets_slo=meets_slo(
-                step.get("p99_ms"), float(step.get("error_rate") or 0.0), slo_p99_ms
-            ),
+            users=step.users,
+            p99_ms=step.figures.p99_ms,
+            error_rate=step.figures.error_rate,
+            rps=step.figures.rps,
+            meets_slo=meets_slo(step.figures.p99_ms, step.figures.error_rate, slo_p99_ms),
         )
-        for step in step_figures
+        for step in steps
     )
     best: StepVerdict | None = None
     first_miss: int | None = None

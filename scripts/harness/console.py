@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from scripts.harness.locust_runner import Progress
 
 if TYPE_CHECKING:
-    from scripts.bench import RunOutcome
+    from scripts.harness.bench_run import RunOutcome
+    from scripts.records.schema import StepSummary
 
 
 class Console:
@@ -49,14 +50,14 @@ def _cell(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-def _table_windows(
-    outcomes: list[RunOutcome],
-) -> list[tuple[RunOutcome, Any, dict[str, Any]]]:
-    windows: list[tuple[RunOutcome, Any, dict[str, Any]]] = []
+def _table_windows(outcomes: list[RunOutcome]) -> list[tuple[RunOutcome, StepSummary | None]]:
+    """One row per measured window (a run that measured nothing gets one empty row)."""
+    windows: list[tuple[RunOutcome, StepSummary | None]] = []
     for outcome in outcomes:
-        summary = outcome.summary or {}
-        steps = summary.get("steps") or [summary]
-        windows += [(outcome, step.get("users", "-"), step) for step in steps]
+        if outcome.summary is None:
+            windows.append((outcome, None))
+        else:
+            windows += [(outcome, window) for window in outcome.summary.windows]
     return windows
 
 
@@ -64,7 +65,7 @@ def slo_lines(outcomes: list[RunOutcome]) -> list[str]:
     """One line per run that had an SLO: met or not, and the capacity of step runs."""
     lines = []
     for outcome in outcomes:
-        slo = (outcome.summary or {}).get("slo")
+        slo = outcome.summary.slo if outcome.summary else None
         if not slo:
             continue
         verdict = "met" if slo["met_everywhere"] else f"missed at {slo['first_miss_users']} users"
@@ -99,18 +100,19 @@ def summary_table(outcomes: list[RunOutcome]) -> str:
         "overhead s",
     )
     rows = [header]
-    for outcome, users, figures in _table_windows(outcomes):
+    for outcome, window in _table_windows(outcomes):
+        figures = window.figures if window else None
         rows.append(
             (
                 outcome.server,
-                str(users),
-                outcome.status,
-                _cell(figures.get("requests")),
-                _cell(figures.get("failures")),
-                _cell(figures.get("rps"), 1),
-                _cell(figures.get("p50_ms")),
-                _cell(figures.get("p95_ms")),
-                _cell(figures.get("p99_ms")),
+                str(window.users) if window else "-",
+                outcome.status.value,
+                _cell(figures.requests if figures else None),
+                _cell(figures.failures if figures else None),
+                _cell(figures.rps if figures else None, 1),
+                _cell(figures.p50_ms if figures else None),
+                _cell(figures.p95_ms if figures else None),
+                _cell(figures.p99_ms if figures else None),
                 _cell(outcome.logins_warmup_s, 1),
                 _cell(outcome.overhead_s, 1),
             )

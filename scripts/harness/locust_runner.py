@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtests.shape import LoadShape
 from servers.child import ChildSpec, ManagedChild, child_environment
 from servers.registry import PROJECT_DIR
 
@@ -30,7 +31,7 @@ class LoadRequest:
 
     base_url: str
     scenario: str
-    users: int
+    shape: LoadShape
     spawn_rate: float
     warmup_s: float
     duration_s: float
@@ -41,11 +42,10 @@ class LoadRequest:
     cpus: tuple[int, ...] | None = None
     processes: int = 1
     burn_ms: float = 0.0  # test-only: CPU burnt per task, to starve the generator on purpose
-    steps: tuple[int, ...] = ()  # step load: users per step (the first equals `users`)
 
     @property
     def most_users(self) -> int:
-        return max(self.steps or (self.users,))
+        return self.shape.most_users
 
     @property
     def ready_timeout_s(self) -> float:
@@ -56,7 +56,7 @@ class LoadRequest:
     @property
     def run_time_limit_s(self) -> int:
         """Locust's own -t, a safety bound only: the window controller quits first."""
-        windows = max(1, len(self.steps))
+        windows = self.shape.windows
         return int(windows * (self.ready_timeout_s + self.duration_s + 2) + self.warmup_s + 30)
 
     @property
@@ -74,7 +74,7 @@ class LoadRequest:
             "--host",
             self.base_url,
             "--users",
-            str(self.users),
+            str(self.shape.first_users),
             "--spawn-rate",
             f"{self.spawn_rate:g}",
             "--run-time",
@@ -109,7 +109,7 @@ class LoadRequest:
             f"{self.ready_timeout_s:g}",
             *(["--processes", str(self.processes)] if self.processes > 1 else []),
             *(["--burn-ms", f"{self.burn_ms:g}"] if self.burn_ms > 0 else []),
-            *(["--steps", ",".join(map(str, self.steps))] if self.steps else []),
+            *(["--steps", self.shape.to_arg()] if self.shape.stepped else []),
         ]
 
     def environ(self) -> dict[str, str]:

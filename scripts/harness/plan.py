@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.scenarios import SCENARIOS
+from loadtests.shape import LoadShape
 from scripts.options.parsing import OneLineErrorParser, port_number, positive_int
 from servers.placement import PLACEMENTS, Placement, default_mode, place
 from servers.registry import ServerSpec, get_server, server_names
@@ -116,7 +117,7 @@ class BenchPlan:
 
     servers: tuple[ServerRun, ...]
     scenario: str
-    users: int  # the most users at once (the number of accounts seeded)
+    shape: LoadShape
     spawn_rate: float
     duration_s: float
     warmup_s: float
@@ -128,10 +129,18 @@ class BenchPlan:
     items_per_user: int
     make_report: bool
     placement: Placement
-    user_steps: tuple[int, ...] = ()  # step load: users per step; () for one window
     slo_p99_ms: float | None = None
     locust_processes: int = 1
     loadgen_burn_ms: float = 0.0
+
+    @property
+    def users(self) -> int:
+        """The most users at once: the number of accounts seeded."""
+        return self.shape.most_users
+
+    @property
+    def window_total_s(self) -> float:
+        return self.duration_s * self.shape.windows
 
     @property
     def run_order(self) -> list[tuple[int, ServerRun]]:
@@ -304,7 +313,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
     return BenchPlan(
         servers=tuple(runs),
         scenario=args.scenario,
-        users=max(counts),
+        shape=LoadShape(counts),
         spawn_rate=args.spawn_rate or float(counts[0]),
         duration_s=args.step if args.step is not None else args.duration,
         warmup_s=args.warmup,
@@ -318,6 +327,5 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         placement=placement,
         locust_processes=args.locust_processes,
         loadgen_burn_ms=args.loadgen_burn_ms,
-        user_steps=counts if args.shape == "steps" else (),
         slo_p99_ms=args.slo_p99_ms,
     )

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 from scripts.harness.capacity import capacity, meets_slo
+from scripts.records.schema import StepSummary, WindowFigures, WindowResources
 
 
-def step(users: int, p99_ms: float | None, error_rate: float = 0.0, rps: float = 100.0) -> dict:
-    return {"users": users, "p99_ms": p99_ms, "error_rate": error_rate, "rps": rps}
+def step(
+    users: int, p99_ms: float | None, error_rate: float = 0.0, rps: float = 100.0
+) -> StepSummary:
+    figures = WindowFigures(
+        requests=1000,
+        failures=int(1000 * error_rate),
+        error_rate=error_rate,
+        rps=rps,
+        p99_ms=p99_ms,
+    )
+    return StepSummary(users, 10.0, figures, WindowResources())
 
 
 def test_capacity_is_the_last_step_under_the_slo() -> None:
