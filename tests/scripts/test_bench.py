@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import MappingProxyType
 
@@ -14,6 +12,7 @@ import pytest
 
 from scripts import bench
 from servers import registry
+from tests.process import running
 from tests.scripts.benchutil import aggregated_row, load, processes_mentioning, run_dirs
 
 SHORT = ["--duration", "3", "--warmup", "1", "--users", "4"]
@@ -29,6 +28,7 @@ EXPECTED_FILES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["gunicorn", "runserver"])
 def test_short_bench_writes_a_complete_run(server: str, tmp_path: Path) -> None:
     with_report = ["--report"] if server == "gunicorn" else []
@@ -65,6 +65,7 @@ def _with_extra_server(monkeypatch: pytest.MonkeyPatch, spec: registry.ServerSpe
     )
 
 
+@pytest.mark.slow
 def test_wrong_app_is_a_failed_run_not_a_run_of_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +88,7 @@ def test_wrong_app_is_a_failed_run_not_a_run_of_errors(
     assert not (run / "locust_stats.csv").exists(), "nothing may be measured"
 
 
+@pytest.mark.slow
 def test_server_that_cannot_import_is_a_failed_run_and_others_still_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,6 +112,7 @@ def test_server_that_cannot_import_is_a_failed_run_and_others_still_run(
     assert by_server["gunicorn"]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_run_longer_than_token_lifetime_has_no_auth_failures(tmp_path: Path) -> None:
     status = bench.main(
         [
@@ -214,46 +217,24 @@ def test_results_path_that_is_a_file_exits_2(tmp_path: Path) -> None:
     assert "is not a directory" in done.stderr
 
 
+@pytest.mark.slow
 def test_sigint_mid_run_leaves_no_process_and_records_a_failed_run(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    harness = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scripts.bench",
-            "--server",
-            "gunicorn",
-            "--duration",
-            "60",
-            "--warmup",
-            "0",
-            "--users",
-            "2",
-            "--results",
-            str(results),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        windows: list[Path] = []
-        while time.monotonic() < deadline and not windows:
-            windows = list((results / "runs").glob(".partial-*/window.json"))
-            time.sleep(0.2)
-        assert windows, "the measured window never started"
-        partial = windows[0].parent
+    argv = [sys.executable, "-m", "scripts.bench", "--server", "gunicorn", "--duration", "60"]
+    argv += ["--warmup", "0", "--users", "2", "--results", str(results)]
+    with running(argv, tmp_path / "bench.out") as harness:
+        harness.wait_until(
+            lambda: bool(list((results / "runs").glob(".partial-*/window.json"))),
+            timeout_s=60,
+            what="measured window",
+        )
+        partial = next((results / "runs").glob(".partial-*/window.json")).parent
         run_id = partial.name.removeprefix(".partial-")
         port = str(load(partial / "meta.json")["port"])
         assert processes_mentioning(run_id), "Locust should be running"
-        harness.send_signal(signal.SIGINT)
-        output, _ = harness.communicate(timeout=60)
-    finally:
-        if harness.poll() is None:
-            harness.kill()
-            harness.wait()
-    assert harness.returncode == 130, output
+        status = harness.interrupt()
+        output = harness.output
+    assert status == 130, output
     [run] = run_dirs(results)
     meta = load(run / "meta.json")
     assert meta["status"] == "failed"

@@ -12,6 +12,8 @@ import pytest
 from scripts import bench
 from tests.scripts.benchutil import aggregated_row, load, run_dirs
 
+pytestmark = pytest.mark.slow
+
 SHORT = ["--duration", "4", "--warmup", "1", "--users", "4"]
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
 

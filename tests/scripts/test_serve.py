@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from servers.http import request_json
 from servers.ports import free_port, port_is_free
+from tests.process import running
 from tests.scripts.benchutil import processes_mentioning
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -46,36 +45,13 @@ def test_make_serve_with_unknown_server_exits_2() -> None:
     assert "valid servers: runserver, gunicorn, uwsgi, daphne, uvicorn" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["uwsgi", "uvicorn"])
-def test_serve_runs_until_ctrl_c_and_leaves_nothing(server: str) -> None:
+def test_serve_runs_until_ctrl_c_and_leaves_nothing(server: str, tmp_path: Path) -> None:
     port = free_port()
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scripts.serve",
-            "--server",
-            server,
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert serve.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = serve.stdout.readline()
-            lines.append(line)
-            if "Ctrl-C stops it." in line or not line:
-                break
-        banner = "".join(lines)
+    argv = [sys.executable, "-m", "scripts.serve", "--server", server, "--port", str(port)]
+    with running([*argv, "--workers", "2"], tmp_path / "serve.out") as serve:
+        banner = serve.wait_for_line("Ctrl-C stops it.", timeout_s=60)
         assert f"is ready at http://127.0.0.1:{port}/" in banner, banner
         assert "demo / demo-pass-123" in banner
         token = request_json(
@@ -86,13 +62,9 @@ def test_serve_runs_until_ctrl_c_and_leaves_nothing(server: str) -> None:
         assert token.status == 200
         me = request_json("GET", f"http://127.0.0.1:{port}/api/me/", token=token.body["access"])
         assert me.body["username"] == "demo"
-        serve.send_signal(signal.SIGINT)
-        output, _ = serve.communicate(timeout=60)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
-    assert serve.returncode == 0, output
+        status = serve.interrupt()
+        output = serve.output
+    assert status == 0, output
     assert "stopped in" in output
     assert port_is_free("127.0.0.1", port)
     assert processes_mentioning(f"127.0.0.1:{port}") == []

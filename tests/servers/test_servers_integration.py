@@ -14,6 +14,8 @@ from servers.registry import SERVERS
 from servers.supervisor import RunningServer, stop
 from tests.servers.conftest import SEED, launch_request, start_tracked
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("name", list(SERVERS))
 def test_server_serves_jwt_api_and_stops_cleanly(

@@ -32,6 +32,7 @@ def test_missing_executable_is_a_clear_error(
         start_tracked(launch_request(spec, app_settings, tmp_path), launched)
 
 
+@pytest.mark.slow
 def test_bad_argv_fails_fast_with_log_tail(
     app_settings: AppSettings, tmp_path: Path, launched: list[RunningServer]
 ) -> None:
@@ -53,6 +54,7 @@ def test_bad_argv_fails_fast_with_log_tail(
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name", [spec.name for spec in SERVERS.values() if spec.interface is not Interface.DEV]
 )
@@ -86,6 +88,7 @@ def test_busy_port_is_refused_before_launch(
     assert not request.log_path.exists(), "nothing may be launched when the port is busy"
 
 
+@pytest.mark.slow
 def test_stop_is_idempotent_and_health_fails_after(
     app_settings: AppSettings, tmp_path: Path, launched: list[RunningServer]
 ) -> None:
