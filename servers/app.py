@@ -8,13 +8,16 @@ worker must verify in another).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from servers.registry import SAMPLEAPP_DIR
 
@@ -43,6 +46,7 @@ class AppSettings:
     allowed_hosts: str = "127.0.0.1,localhost"
     access_lifetime_s: int = 300
     refresh_lifetime_s: int = 86400
+    request_counts_dir: Path | None = None
 
     @classmethod
     def for_sqlite(cls, db_path: Path, *, access_lifetime_s: int = 300) -> AppSettings:
@@ -57,6 +61,11 @@ class AppSettings:
     def environ(self) -> dict[str, str]:
         """The complete environment for a child process of the app."""
         bin_dir = str(Path(sys.executable).parent)
+        counting = (
+            {}
+            if self.request_counts_dir is None
+            else {"REQUEST_COUNTS_DIR": str(self.request_counts_dir.resolve())}
+        )
         return {
             "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -70,6 +79,7 @@ class AppSettings:
             "DEBUG": "0",
             "JWT_ACCESS_LIFETIME_S": str(self.access_lifetime_s),
             "JWT_REFRESH_LIFETIME_S": str(self.refresh_lifetime_s),
+            **counting,
         }
 
 
@@ -134,3 +144,67 @@ def prepare_database(settings: AppSettings, seed: SeedPlan) -> float:
         seed.demo_password,
     )
     return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class UserTokens:
+    """One seeded user's JWT pair, issued without a login."""
+
+    username: str
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """What `manage.py issue_tokens` wrote, read back, plus how long obtaining it took."""
+
+    issued_at: datetime
+    access_lifetime_s: int
+    users: tuple[UserTokens, ...]
+    path: Path
+    command_wall_s: float
+
+    @property
+    def access_expires_at(self) -> datetime:
+        """When every access token of this issue expires (they share one lifetime)."""
+        return self.issued_at + timedelta(seconds=self.access_lifetime_s)
+
+    @classmethod
+    def read(cls, path: Path, *, command_wall_s: float) -> IssuedTokens:
+        """Load the command's JSON file (format in the command's docstring)."""
+        document: dict[str, Any] = json.loads(path.read_text())
+        return cls(
+            issued_at=datetime.fromisoformat(document["issued_at"]),
+            access_lifetime_s=int(document["access_lifetime_s"]),
+            users=tuple(
+                UserTokens(
+                    username=user["username"], access=user["access"], refresh=user["refresh"]
+                )
+                for user in document["users"]
+            ),
+            path=path,
+            command_wall_s=command_wall_s,
+        )
+
+
+def issue_tokens(
+    settings: AppSettings, seed: SeedPlan, access_lifetime_s: int, output: Path
+) -> IssuedTokens:
+    """Have the app issue a JWT pair per seeded bench user (no password hashing) into `output`
+    (mode 0600) and read them back; `command_wall_s` is the whole manage.py call, start-up
+    included, so it can stand beside what the HTTP logins used to cost."""
+    started = time.monotonic()
+    manage(
+        settings,
+        "issue_tokens",
+        "--users",
+        str(seed.users),
+        "--prefix",
+        seed.prefix,
+        "--access-lifetime-s",
+        str(access_lifetime_s),
+        "--output",
+        str(output.resolve()),
+    )
+    return IssuedTokens.read(output, command_wall_s=time.monotonic() - started)

@@ -11,6 +11,8 @@ Environment variables:
     DATABASE_URL            any URL dj-database-url understands; default SQLite db.sqlite3.
     JWT_ACCESS_LIFETIME_S   access-token lifetime in seconds; default 300.
     JWT_REFRESH_LIFETIME_S  refresh-token lifetime in seconds; default 86400.
+    REQUEST_COUNTS_DIR      when set, every process counts the requests it answers in a file
+                            there (per method, route and status; format in api/counters.py).
 """
 
 import os
@@ -105,6 +107,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Off unless asked for. First in the chain, so it sees every response, errors included.
+REQUEST_COUNTS_DIR = os.environ.get("REQUEST_COUNTS_DIR", "").strip() or None
+if REQUEST_COUNTS_DIR:
+    MIDDLEWARE.insert(0, "api.counters.RequestCountsMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

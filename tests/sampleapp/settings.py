@@ -19,6 +19,7 @@ _PINNED_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "JWT_ACCESS_LIFETIME_S": "300",
     "JWT_REFRESH_LIFETIME_S": "86400",
+    "REQUEST_COUNTS_DIR": "",
 }
 
 with mock.patch.dict(os.environ, _PINNED_ENV):
