@@ -14,6 +14,8 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -41,11 +43,18 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _keep_off_server_cpus(plan: BenchPlan) -> None:
+@contextmanager
+def _off_server_cpus(plan: BenchPlan) -> Iterator[None]:
     """The harness's own work (sampling, progress) runs on the load generator's CPUs, never
-    on the server's: under PIN=split the server's CPUs are the server's alone."""
+    on the server's: under PIN=split the server's CPUs are the server's alone. The old
+    affinity is restored after (an in-process caller, such as a test, keeps its CPUs)."""
+    before = os.sched_getaffinity(0)
     if plan.placement.loadgen_cpus:
         os.sched_setaffinity(0, set(plan.placement.loadgen_cpus))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]:
@@ -92,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         fail_usage("bench", plan)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    _keep_off_server_cpus(plan)
     console = Console()
     bench_started = time.monotonic()
     try:
-        outcomes, interrupted = _run_all(plan, console)
+        with _off_server_cpus(plan):
+            outcomes, interrupted = _run_all(plan, console)
     except AppCommandError as error:
         console.say(f"bench: could not prepare the database: {error}")
         return 1
