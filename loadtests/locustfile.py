@@ -13,6 +13,7 @@ steady window after every login is measured.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sys
 import time
@@ -65,6 +66,13 @@ def add_arguments(parser: Any) -> None:
         default="bench-pass-123",
         env_var="LOCUST_USER_PASSWORD",
         help="password of the seeded users",
+    )
+    parser.add_argument(
+        "--tokens-file",
+        default="",
+        env_var="LOCUST_TOKENS_FILE",
+        help="JSON file of JWT pairs the app issued (manage.py issue_tokens): users take their "
+        "account's pair instead of logging in over HTTP",
     )
     parser.add_argument(
         "--seeded-users",
@@ -242,9 +250,23 @@ class ApiUser(FastHttpUser):
         self.tokens: TokenPair | None = None
         logged_in = False
         try:
-            logged_in = self._login(SETUP_LOGIN_NAME) and self._learn_items()
+            logged_in = self._take_issued_tokens(options.tokens_file) or self._login(
+                SETUP_LOGIN_NAME
+            )
+            logged_in = logged_in and self._learn_items()
         finally:  # a crash here must not leave the window waiting for this user
             _report_ready(self.environment, logged_in)
+
+    def _take_issued_tokens(self, tokens_file: str) -> bool:
+        """Use the pair the app issued for this account (no PBKDF2 login over HTTP, so the
+        server's CPU before the window goes to the scenario, not to password hashing)."""
+        if not tokens_file:
+            return False
+        pair = issued_pairs(self.environment, tokens_file).get(self.account.username)
+        if pair is None:
+            return False
+        self.tokens = TokenPair.from_response(*pair)
+        return True
 
     @task
     def scenario_step(self) -> None:
@@ -341,6 +363,17 @@ class ApiUser(FastHttpUser):
                 self.account.remember_item(int(item["id"]))
             response.success()
         return True
+
+
+def issued_pairs(environment: Environment, tokens_file: str) -> dict[str, tuple[str, str]]:
+    """username -> (access, refresh) from the tokens file, read once per Locust process."""
+    cached = getattr(environment, "bench_issued_pairs", None)
+    if isinstance(cached, dict):
+        return cached
+    document = json.loads(Path(tokens_file).read_text())
+    pairs = {user["username"]: (user["access"], user["refresh"]) for user in document["users"]}
+    environment.bench_issued_pairs = pairs  # type: ignore[attr-defined]
+    return pairs
 
 
 def _burn_cpu(milliseconds: float) -> None:

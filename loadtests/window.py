@@ -1,11 +1,10 @@
 """The measured window: warm-up excluded, stats reset, a fixed-length window, then quit.
 
-Locust's own `-t` counts from the start, ramp-up and logins included, so it cannot give a
-clean steady window. Here the window opens only once every simulated user has logged in
-(logins are deliberately expensive: PBKDF2) and the warm-up has passed (it counts from the
-load's start, with at least one second of full load after the last login); statistics are
-reset at that moment, and the users are stopped exactly `window_s` later. What was measured
-is written to a small JSON file the harness reads.
+Locust's own `-t` counts from the start, ramp-up included, so it cannot give a clean steady
+window. Here the window opens only once every simulated user is running (has its tokens:
+issued by the app, or from a login) and the warm-up has passed, counted from that moment;
+statistics are reset then, and the users are stopped exactly `window_s` later. What was
+measured is written to a small JSON file the harness reads.
 """
 
 from __future__ import annotations
@@ -207,7 +206,8 @@ class WindowController:
                     hooks,
                 )
                 return
-            settle_s = self.remaining_warmup_s(time.time()) if index == 0 else self.SETTLE_S
+            # the warm-up counts from the moment every user is running; later steps settle
+            settle_s = self.warmup_s if index == 0 else self.SETTLE_S
             gevent.sleep(settle_s)
             self._measure(index, users, hooks)
         hooks.stop_users()
@@ -246,15 +246,6 @@ class WindowController:
             self.record.window_s = sum(float(done["window_s"]) for done in self.record.steps)
         else:
             self.record.window_s = ended - started
-
-    def remaining_warmup_s(self, now: float) -> float:
-        """How long to wait, once every user is ready, before the window opens.
-
-        The warm-up counts from the controller's start (the load's start), so the logins,
-        which are real server work, are part of it instead of being added to it; but at
-        least SETTLE_S of the scenario's own traffic always runs at full user count."""
-        warmup_left = self.warmup_s - (now - self.created_at)
-        return max(self.SETTLE_S, warmup_left)
 
     def write(self) -> None:
         """Write the record atomically (a reader never sees half a file)."""

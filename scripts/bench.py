@@ -30,6 +30,7 @@ from servers.app import (
     AppCommandError,
     AppSettings,
     SeedPlan,
+    issue_tokens,
     prepare_database,
     shared_secret_key,
 )
@@ -80,8 +81,16 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]
                 f"preparing the database: migrate, seed {plan.users} users x "
                 f"{plan.items_per_user} items ..."
             )
-            prepare_database(
-                AppSettings(secret_key=secret_key, database_url=f"sqlite:///{template}"), seed
+            template_app = AppSettings(secret_key=secret_key, database_url=f"sqlite:///{template}")
+            prepare_database(template_app, seed)
+            # Every run's database is a copy of the template, so tokens issued into it once
+            # (their refresh tokens recorded as outstanding) are valid in every run.
+            context.tokens = issue_tokens(
+                template_app, seed, plan.issued_lifetime_s, scratch / "tokens.json"
+            )
+            console.say(
+                f"issued {len(context.tokens.users)} users' JWTs (valid "
+                f"{plan.issued_lifetime_s} s) in {context.tokens.command_wall_s:.1f} s"
             )
             for sequence, (repeat_index, server) in enumerate(plan.run_order):
                 outcome = run_one(context, server, sequence, repeat_index, console)

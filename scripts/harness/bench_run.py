@@ -23,7 +23,7 @@ from scripts.harness.session import (
 from scripts.records.machine import MachineInfo
 from scripts.records.schema import RunMeta, RunSummary, Status
 from scripts.records.store import RunDirectory, iso, new_run_id, utc_now, write_json
-from servers.app import AppSettings, SeedPlan
+from servers.app import AppSettings, IssuedTokens, SeedPlan
 from servers.ports import free_port
 from servers.registry import SERVERS_DIR
 from servers.supervisor import LaunchRequest
@@ -59,6 +59,7 @@ class BenchContext:
     secret_key: str
     seed: SeedPlan
     scratch: Path
+    tokens: IssuedTokens | None = None
     outcomes: list[RunOutcome] = field(default_factory=list)
 
 
@@ -111,7 +112,21 @@ def base_meta(
         user_steps=plan.shape.steps if plan.shape.stepped else (),
         slo_p99_ms=plan.slo_p99_ms,
         locust_processes=plan.locust_processes,
+        tokens=_token_facts(context.tokens),
     )
+
+
+def _token_facts(tokens: IssuedTokens | None) -> dict[str, object]:
+    """How the load's users got their tokens, for meta.json."""
+    if tokens is None:
+        return {"source": "login over HTTP (POST /api/auth/token/, one PBKDF2 hash each)"}
+    return {
+        "source": "issued by the app (manage.py issue_tokens), no login over HTTP",
+        "users": len(tokens.users),
+        "access_lifetime_s": tokens.access_lifetime_s,
+        "issued_at": tokens.issued_at.isoformat(),
+        "obtain_s": tokens.command_wall_s,
+    }
 
 
 def overhead_s(timings: dict[str, float]) -> float:
@@ -189,6 +204,7 @@ def run_one(
                 run_dir,
                 RunIdentity(run_id, spec.name, server.workers, meta.threads),
                 lambda progress: console.progress(label, plan.window_total_s, progress),
+                tokens_file=context.tokens.path if context.tokens else None,
             )
     except BaseException as error:  # recorded, published, then re-raised unless expected
         raised = error

@@ -42,6 +42,7 @@ class LoadRequest:
     cpus: tuple[int, ...] | None = None
     processes: int = 1
     burn_ms: float = 0.0  # test-only: CPU burnt per task, to starve the generator on purpose
+    tokens_file: Path | None = None  # the app's issued JWT pairs: no logins over HTTP
 
     @property
     def most_users(self) -> int:
@@ -109,6 +110,7 @@ class LoadRequest:
             f"{self.ready_timeout_s:g}",
             *(["--processes", str(self.processes)] if self.processes > 1 else []),
             *(["--burn-ms", f"{self.burn_ms:g}"] if self.burn_ms > 0 else []),
+            *(["--tokens-file", str(self.tokens_file)] if self.tokens_file else []),
             *(["--steps", self.shape.to_arg()] if self.shape.stepped else []),
         ]
 

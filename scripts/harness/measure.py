@@ -110,6 +110,7 @@ def measure_load(
     run_dir: Path,
     identity: RunIdentity,
     on_progress: Callable[[Progress], None],
+    tokens_file: Path | None = None,
 ) -> LoadOutcome:
     """Run Locust against `server` with resource sampling and judge what it measured."""
     load = LoadRequest(
@@ -126,6 +127,7 @@ def measure_load(
         cpus=plan.placement.loadgen_cpus,
         processes=plan.locust_processes,
         burn_ms=plan.loadgen_burn_ms,
+        tokens_file=tokens_file,
     )
     sampler = ResourceSampler(run_dir / "resources.csv")
     sampler.watch("server", server.pid)

@@ -125,7 +125,8 @@ class BenchPlan:
     host: str
     port: int | None
     results_dir: Path
-    access_lifetime_s: int
+    access_lifetime_s: int  # the app's ACCESS_TOKEN_LIFETIME
+    issued_lifetime_s: int  # the lifetime of the tokens the app issues for the load
     items_per_user: int
     make_report: bool
     placement: Placement
@@ -247,8 +248,10 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument(
         "--access-lifetime",
         type=duration_seconds,
-        default=float(DEFAULT_ACCESS_LIFETIME_S),
-        help="JWT access-token lifetime given to the app (default: 300s)",
+        default=None,
+        help="JWT access-token lifetime given to the app and to the users' issued tokens, "
+        "so they refresh under load (default: the app keeps 300s and the issued tokens "
+        "outlive the bench, so no refresh falls in a window)",
     )
     parser.add_argument(
         "--items",
@@ -308,20 +311,27 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
             return "SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
     elif args.step is not None:
         return "STEP is the window of each step: it needs SHAPE=steps"
-    if args.access_lifetime < 1:
+    if args.access_lifetime is not None and args.access_lifetime < 1:
         return "access lifetime must be at least 1 s (JWT expiry has one-second resolution)"
+    duration_s = args.step if args.step is not None else args.duration
+    run_count = len(runs) * args.repeats
+    # long enough for every run of the bench with a wide margin for start-up and stops
+    covering_s = int(run_count * (duration_s * len(counts) + args.warmup + 120) + 600)
     return BenchPlan(
         servers=tuple(runs),
         scenario=args.scenario,
         shape=LoadShape(counts),
         spawn_rate=args.spawn_rate or float(counts[0]),
-        duration_s=args.step if args.step is not None else args.duration,
+        duration_s=duration_s,
         warmup_s=args.warmup,
         repeats=args.repeats,
         host=args.host,
         port=args.port,
         results_dir=args.results,
-        access_lifetime_s=int(args.access_lifetime),
+        access_lifetime_s=(
+            DEFAULT_ACCESS_LIFETIME_S if args.access_lifetime is None else int(args.access_lifetime)
+        ),
+        issued_lifetime_s=covering_s if args.access_lifetime is None else int(args.access_lifetime),
         items_per_user=args.items,
         make_report=args.report,
         placement=placement,

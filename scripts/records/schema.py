@@ -279,6 +279,7 @@ class RunMeta:
     locust_exit_code: int | None = None
     observed_cpus: Mapping[str, Sequence[int]] | None = None
     timings_s: Mapping[str, float] = field(default_factory=dict)
+    tokens: Mapping[str, Any] | None = None
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
