@@ -33,7 +33,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from scripts.reporting.load import AGGREGATED, PERCENTILE_FRACTIONS, SHAPE_CONSTANT, LoadedResults
+from scripts.reporting.frames import AGGREGATED, PERCENTILE_FRACTIONS
+from scripts.reporting.load import SHAPE_CONSTANT, LoadedResults
 from scripts.reporting.tables import (
     Group,
     Row,

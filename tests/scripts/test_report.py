@@ -26,7 +26,7 @@ import pytest
 from matplotlib import image as mpimg
 
 from scripts import report
-from scripts.reporting.load import read_history
+from scripts.reporting.frames import read_history
 from scripts.reporting.tables import resolution_notes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
