@@ -21,7 +21,8 @@ from typing import Any, Final
 import pandas as pd
 
 from scripts.reporting.calibration import calibration_section
-from scripts.reporting.charts import DEV_NOTE, ChartFile
+from scripts.reporting.charts import ChartFile
+from scripts.reporting.charts_style import DEV_NOTE
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.tables import Cell, display_rows, groups_of
 
