@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_dirs = _select(results_dir, args.runs)
     output_dir: Path = args.output if args.output is not None else results_dir / "report"
     # pandas and matplotlib take seconds to import: only once the input is known to be good.
-    from scripts.reporting.load import STATUS_OK, load_results
+    from scripts.records.schema import Status
+    from scripts.reporting.load import load_results
     from scripts.reporting.write import write_report
 
     results = load_results(results_dir, run_dirs)
@@ -99,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     left_out = len(results.runs) - usable
     elapsed_s = time.perf_counter() - started
     print(
-        f"{PROG}: {len(results.runs)} runs ({usable} {STATUS_OK}, {left_out} left out), "
+        f"{PROG}: {len(results.runs)} runs ({usable} {Status.OK.value}, {left_out} left out), "
         f"{len(charts)} charts in {elapsed_s:.1f} s -> {index}"
     )
     if left_out:
         for run in results.excluded_runs:
-            print(f"  {run.status}: {run.run_id}: {run.reason}")
+            print(f"  {run.status.value}: {run.run_id}: {run.reason}")
     if not usable:
         print(f"{PROG}: no usable run among the selected ones; the report lists them only")
     return 0

@@ -378,3 +378,12 @@ def read_summary(path: Path) -> RunSummary:
 
 def read_window(path: Path) -> WindowRecord:
     return window_from_json(read_document(path))
+
+
+def step_stats_files(record: WindowRecord) -> tuple[str, ...]:
+    """The statistics file of each step of a step load, in step order: window.json's steps
+    name them, so no reader has to parse a user count back out of a file name."""
+    names = tuple(step.get("stats_file") for step in record.steps)
+    if not all(isinstance(name, str) and name for name in names):
+        raise SchemaError("window.json has a step without its stats_file")
+    return tuple(str(name) for name in names)

@@ -21,8 +21,9 @@ from typing import Any, Final
 import pandas as pd
 
 from scripts.reporting.calibration import calibration_section
-from scripts.reporting.charts import DEV_NOTE, ChartFile
-from scripts.reporting.load import STATUS_MEANINGS, RunRecord
+from scripts.reporting.charts import ChartFile
+from scripts.reporting.charts_style import DEV_NOTE
+from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.tables import Cell, display_rows, groups_of
 
 STYLE: Final = """
@@ -116,9 +117,10 @@ def _table(
     )
 
 
-def _status_badge(status: str) -> str:
+def _status_badge(status: RunStatus) -> str:
     meaning = _e(STATUS_MEANINGS.get(status, ""))
-    return f'<span class="status status-{_e(status)}" title="{meaning}">{_e(status)}</span>'
+    name = _e(status.value)
+    return f'<span class="status status-{name}" title="{meaning}">{name}</span>'
 
 
 def _image(chart: ChartFile) -> str:
@@ -216,7 +218,8 @@ def _notes_section(page: PageInput) -> str:
 
 
 def _settings_json(run: RunRecord) -> str:
-    return json.dumps(dict(run.meta), indent=2, sort_keys=True, default=str)
+    """meta.json as written (the typed record would add defaults the file does not hold)."""
+    return json.dumps(dict(run.meta_document), indent=2, sort_keys=True, default=str)
 
 
 def _runs_section(page: PageInput) -> str:
@@ -238,13 +241,13 @@ def _runs_section(page: PageInput) -> str:
     for run in page.runs:
         extra = ""
         if run.reason:
-            extra += f"<p><strong>{_e(run.status)}:</strong> {_e(run.reason)}</p>"
+            extra += f"<p><strong>{_e(run.status.value)}:</strong> {_e(run.reason)}</p>"
         if run.notes:
             extra += "<ul>" + "".join(f"<li>{_e(note)}</li>" for note in run.notes) + "</ul>"
-        settings = _e(_settings_json(run)) if run.meta else "(meta.json unreadable)"
+        settings = _e(_settings_json(run)) if run.meta_document else "(meta.json unreadable)"
         details.append(
             f'<details id="run-{_e(run.run_id)}">'
-            f"<summary>{_e(run.run_id)} — {_e(run.status)}</summary>"
+            f"<summary>{_e(run.run_id)} — {_e(run.status.value)}</summary>"
             f"{extra}<p>Directory: {_e(run.path)}</p><pre>{settings}</pre></details>"
         )
     return (
@@ -259,7 +262,7 @@ def _runs_section(page: PageInput) -> str:
 def _counts(runs: Sequence[RunRecord]) -> str:
     counts: dict[str, int] = {}
     for run in runs:
-        counts[run.status] = counts.get(run.status, 0) + 1
+        counts[run.status.value] = counts.get(run.status.value, 0) + 1
     return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
 
 

@@ -1,100 +1,69 @@
-"""Reading run directories into pandas: the report's only input.
+"""Reading run directories: the report's only input.
 
 The report is a pure function of `results/runs/*/`. Every run directory becomes one
-`RunRecord` (what was run, its status and why), and the runs whose status is `ok` also
-contribute rows to three tidy frames: Locust's statistics (one row per run and endpoint),
-its per-second history, and resource samples when a run has them. A directory that cannot be
-read is never fatal: it becomes a record with status `unreadable` and the reason, so one
-corrupt run cannot hide the others, and failed or invalid runs never reach the numbers.
+`RunRecord` (what was run, its status and why), read through the typed results schema
+(scripts/records/schema.py), and the runs whose status is `ok` also contribute rows to three
+tidy frames: Locust's statistics (one row per run, window and endpoint), its per-second
+history, and resource samples when a run has them. A directory that cannot be read is never
+fatal: it becomes a record with status `unreadable` and the reason, so one corrupt run cannot
+hide the others, and failed or invalid runs never reach the numbers.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import pandas as pd
 
-SCHEMA_VERSION: Final = 1
-AGGREGATED: Final = "Aggregated"
-
-STATUS_OK: Final = "ok"
-STATUS_FAILED: Final = "failed"
-STATUS_INVALID: Final = "invalid"
-STATUS_UNREADABLE: Final = "unreadable"
-# What each status means to a reader of the report; the bench writes the first three.
-STATUS_MEANINGS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        STATUS_OK: "measured and used in the numbers",
-        STATUS_FAILED: "did not complete; not used",
-        STATUS_INVALID: "measured but not trustworthy; not used",
-        STATUS_UNREADABLE: "the run directory is incomplete or corrupt; not used",
-    }
+from loadtests.window import WindowRecord
+from scripts.records.schema import (
+    RunMeta,
+    RunSummary,
+    SchemaError,
+    Status,
+    StepSummary,
+    WindowResources,
+    read_document,
+    read_summary,
+    read_window,
+    step_stats_files,
 )
-WRITTEN_STATUSES: Final = frozenset({STATUS_OK, STATUS_FAILED, STATUS_INVALID})
-
-# Fields of meta.json the numbers of an ok run cannot do without, and their JSON types.
-REQUIRED_META: Final[Mapping[str, tuple[type, ...]]] = MappingProxyType(
-    {
-        "server": (str,),
-        "scenario": (str,),
-        "users": (int,),
-        "duration_s": (int, float),
-        "workers": (int,),
-    }
+from scripts.reporting.frames import (
+    AGGREGATED,
+    HISTORY_COLUMNS,
+    STATS_COLUMNS,
+    UnreadableRun,
+    derive_history,
+    last_history_timestamp_s,
+    read_history_rows,
+    read_resources,
+    read_stats,
 )
 
-# Our column name -> Locust's percentile column, in increasing order of the fraction.
-PERCENTILE_COLUMNS: Final[Mapping[str, str]] = MappingProxyType(
+
+class ReportStatus(StrEnum):
+    """A status only the report gives (the bench writes `Status`)."""
+
+    UNREADABLE = "unreadable"  # the run directory is incomplete or corrupt
+
+
+RunStatus: TypeAlias = Status | ReportStatus
+
+# What each status means to a reader of the report.
+STATUS_MEANINGS: Final[Mapping[RunStatus, str]] = MappingProxyType(
     {
-        "p50_ms": "50%",
-        "p66_ms": "66%",
-        "p75_ms": "75%",
-        "p80_ms": "80%",
-        "p90_ms": "90%",
-        "p95_ms": "95%",
-        "p98_ms": "98%",
-        "p99_ms": "99%",
-        "p999_ms": "99.9%",
-        "p9999_ms": "99.99%",
-        "p100_ms": "100%",
+        Status.OK: "measured and used in the numbers",
+        Status.FAILED: "did not complete; not used",
+        Status.INVALID: "measured but not trustworthy; not used",
+        ReportStatus.UNREADABLE: "the run directory is incomplete or corrupt; not used",
     }
 )
-PERCENTILE_FRACTIONS: Final[Mapping[str, float]] = MappingProxyType(
-    {name: float(column.rstrip("%")) / 100 for name, column in PERCENTILE_COLUMNS.items()}
-)
-STATS_COLUMNS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "Request Count": "requests",
-        "Failure Count": "failures",
-        "Requests/s": "rps",
-        "Failures/s": "failures_per_s",
-        "Average Response Time": "avg_ms",
-        "Min Response Time": "min_ms",
-        "Max Response Time": "max_ms",
-        **{column: name for name, column in PERCENTILE_COLUMNS.items()},
-    }
-)
-HISTORY_COLUMNS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "Timestamp": "timestamp_s",
-        "User Count": "user_count",
-        "Requests/s": "rps",
-        "Failures/s": "failures_per_s",
-        **{column: name for name, column in PERCENTILE_COLUMNS.items()},
-        "Total Request Count": "total_requests",
-    }
-)
-# Run-level figures taken from summary.json (the bench's resource sampling), in MB and in
-# percent of one CPU core (so 200 is two cores busy).
-RUN_FIGURES: Final = ("server_cpu_pct", "server_rss_peak_mb", "loadgen_cpu_pct")
-RESOURCE_COLUMNS: Final = ("timestamp", "role", "cpu_pct", "rss_mb")
 
 # Per-run settings copied from meta.json into every frame, so each frame stands alone.
 RUN_COLUMNS: Final = (
@@ -109,36 +78,42 @@ RUN_COLUMNS: Final = (
 )
 SHAPE_CONSTANT: Final = "constant"
 SHAPE_STEPS: Final = "steps"
-# A step-load run's statistics, one file per step: locust_stats_step<NN>_u<users>.csv
-STEP_STATS_FILE: Final = re.compile(r"locust_stats_step(\d+)_u(\d+)\.csv")
-
-
-class UnreadableRun(Exception):
-    """A run directory whose files cannot be trusted; the message says why."""
+# The statistics of a constant load's one window (a step load names each step's file).
+STATS_FILE: Final = "locust_stats.csv"
+HISTORY_FILE: Final = "locust_stats_history.csv"
+RESOURCES_FILE: Final = "resources.csv"
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run directory as the report sees it: its settings, status and any caveats."""
+    """One run directory as the report sees it: its settings, status and any caveats.
+
+    `meta` is None when meta.json does not match the schema; `meta_document` is meta.json
+    as written (empty when it is not a JSON object), shown on the page as the run's full
+    settings, and the only settings such an unreadable run has to show.
+    """
 
     run_id: str
     path: Path
-    status: str
+    status: RunStatus
     reason: str
-    meta: Mapping[str, Any]
-    summary: Mapping[str, Any] | None = None
-    window: Mapping[str, Any] | None = None
+    meta: RunMeta | None
+    meta_document: Mapping[str, Any] = field(default_factory=dict)
+    summary: RunSummary | None = None
+    window: WindowRecord | None = None
     has_locust_html: bool = False
     notes: tuple[str, ...] = ()
 
     @property
     def usable(self) -> bool:
         """Whether this run's numbers may be shown."""
-        return self.status == STATUS_OK
+        return self.status is Status.OK
 
     def setting(self, name: str) -> Any:
         """A meta.json field; a dotted name reaches into objects (`placement.mode`)."""
-        value: Any = self.meta
+        if self.meta is not None:
+            return self.meta.setting(name)
+        value: Any = self.meta_document
         for part in name.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None
         return value
@@ -179,255 +154,124 @@ class _RunFrames:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_json_object(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise UnreadableRun(f"{path.name} is missing") from None
-    except OSError as error:
-        raise UnreadableRun(f"{path.name} cannot be read ({error.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UnreadableRun(
-            f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: "
-            f"{error.msg})"
-        ) from None
-    if not isinstance(data, dict):
-        raise UnreadableRun(f"{path.name} is not a JSON object")
-    return data
+def _number(value: float | None) -> float:
+    """A figure of summary.json as a float, NaN where the run has none."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
 
 
-def _check_meta(meta: Mapping[str, Any]) -> None:
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise UnreadableRun(
-            f"meta.json has schema_version {version!r}; this report reads {SCHEMA_VERSION}"
-        )
-    status = meta.get("status")
-    if status not in WRITTEN_STATUSES:
-        expected = ", ".join(sorted(WRITTEN_STATUSES))
-        raise UnreadableRun(f"meta.json has status {status!r}; expected one of {expected}")
-
-
-def _check_required_meta(meta: Mapping[str, Any]) -> None:
-    wrong = [
-        name
-        for name, types in REQUIRED_META.items()
-        if not isinstance(meta.get(name), types) or isinstance(meta.get(name), bool)
-    ]
-    if wrong:
-        raise UnreadableRun(f"meta.json lacks or mistypes {', '.join(wrong)}")
-
-
-def _run_settings(run_id: str, meta: Mapping[str, Any]) -> dict[str, Any]:
-    threads = meta.get("threads")
+def _run_figures(resources: WindowResources) -> dict[str, float]:
+    """The figures the bench's resource sampling adds to a window's Aggregated row: MB, and
+    percent of one CPU core (so 200 is two cores busy); NaN for runs made before it."""
     return {
-        "run_id": run_id,
-        "server": str(meta["server"]),
-        "production_grade": bool(meta.get("production_grade", True)),
-        "scenario": str(meta["scenario"]),
-        "shape": str(meta.get("shape") or SHAPE_CONSTANT),
-        "duration_s": float(meta["duration_s"]),
-        "workers": int(meta["workers"]),
-        "threads": int(threads) if isinstance(threads, int) else pd.NA,
+        "server_cpu_pct": _number(resources.server_cpu_pct),
+        "server_rss_peak_mb": _number(resources.server_rss_peak_mb),
+        "loadgen_cpu_pct": _number(resources.loadgen_cpu_pct),
     }
 
 
-# Columns without which a Locust CSV is not the file it claims to be.
-_CORE_COLUMNS: Final = frozenset({"Request Count", "Failure Count", "Requests/s", "Timestamp"})
+RUN_FIGURES: Final = tuple(_run_figures(WindowResources()))
 
 
-def _read_locust_csv(path: Path, columns: Mapping[str, str]) -> pd.DataFrame:
-    """A Locust CSV with our column names; `N/A` (no requests) becomes NaN, and so does any
-    other text in a numeric column."""
-    try:
-        raw = pd.read_csv(path, na_values=["N/A"], keep_default_na=False)
-    except FileNotFoundError:
-        raise UnreadableRun(f"{path.name} is missing") from None
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UnreadableRun(f"{path.name} cannot be parsed ({first_line})") from None
-    needed = ["Type", "Name", *(column for column in columns if column in _CORE_COLUMNS)]
-    missing = [column for column in needed if column not in raw.columns]
-    if missing:
-        raise UnreadableRun(f"{path.name} lacks column(s) {', '.join(missing)}")
-    present = {column: name for column, name in columns.items() if column in raw.columns}
-    numbers = raw[list(present)].rename(columns=present)
-    text_columns = [name for name in numbers.columns if numbers[name].dtype == object]
-    if text_columns:
-        numbers[text_columns] = numbers[text_columns].apply(pd.to_numeric, errors="coerce")
-    numbers = numbers.reindex(columns=list(columns.values()))
-    numbers.insert(0, "endpoint", raw["Name"].astype(str))
-    numbers.insert(0, "method", raw["Type"].astype(str))
-    return numbers
-
-
-def read_stats(path: Path) -> pd.DataFrame:
-    """Locust's statistics of the measured window: one row per endpoint with requests,
-    plus the Aggregated row (login rows from before the window were reset to zero)."""
-    frame = _read_locust_csv(path, STATS_COLUMNS)
-    if not (frame["endpoint"] == AGGREGATED).any():
-        raise UnreadableRun(f"{path.name} has no {AGGREGATED} row")
-    if frame[["requests", "failures"]].isna().any().any():
-        raise UnreadableRun(f"{path.name} has rows without request or failure counts")
-    frame = frame[(frame["requests"] > 0) | (frame["endpoint"] == AGGREGATED)]
-    requests = frame["requests"]
-    return frame.assign(
-        requests=requests.astype("int64"),
-        failures=frame["failures"].astype("int64"),
-        error_rate=(frame["failures"] / requests.where(requests > 0)).fillna(0.0),
-    ).reset_index(drop=True)
-
-
-def _read_history_rows(path: Path, window_start_s: float) -> pd.DataFrame:
-    """The history file as it is, plus `t_s`; `derive_history` does the rest."""
-    frame = _read_locust_csv(path, HISTORY_COLUMNS)
-    frame = frame[frame["timestamp_s"].notna()]
-    return frame.assign(t_s=frame["timestamp_s"] - window_start_s)
-
-
-def derive_history(frame: pd.DataFrame) -> pd.DataFrame:
-    """Clean Locust's history rows (of one run or many, told apart by `run_id`).
-
-    Locust writes its "current" percentiles there (over roughly the last 10 s); a row whose
-    100 % percentile is 0 had no such span yet, so its percentiles are unknown, not 0 ms.
-    Locust's own "Requests/s" there is a 10 s average that lags 2 s and reads 0 for the
-    first seconds after the reset, so `rps_counted` is the throughput of each second from
-    the change of the cumulative request count (unknown across the reset, where it drops).
-    """
-    keys = [key for key in ("run_id", "method", "endpoint") if key in frame.columns]
-    frame = frame.drop_duplicates(subset=[*keys, "timestamp_s"], keep="last")
-    frame = frame.sort_values([*keys, "timestamp_s"]).reset_index(drop=True)
-    no_data = frame["p100_ms"].fillna(0) <= 0
-    frame.loc[no_data, list(PERCENTILE_COLUMNS)] = math.nan
-    by_series = frame.groupby(keys, sort=False)
-    counted = by_series["total_requests"].diff() / by_series["timestamp_s"].diff()
-    return frame.assign(
-        rps_counted=counted.where(counted >= 0),
-        in_window=frame["t_s"] >= -0.5,
-    )
-
-
-def read_history(path: Path, window_start_s: float) -> pd.DataFrame:
-    """One run's per-second history, with `t_s` in seconds since the measured window began
-    (see `derive_history` for the columns it adds)."""
-    return derive_history(_read_history_rows(path, window_start_s))
-
-
-def read_resources(path: Path, window_start_s: float) -> pd.DataFrame:
-    """Resource samples (`timestamp,role,cpu_pct,rss_mb`); timestamps may be Unix seconds
-    or ISO 8601, and `t_s` is seconds since the measured window began."""
-    try:
-        raw = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise UnreadableRun(f"{path.name} cannot be parsed ({type(error).__name__})") from None
-    missing = [column for column in RESOURCE_COLUMNS if column not in raw.columns]
-    if missing:
-        raise UnreadableRun(f"{path.name} lacks column(s) {', '.join(missing)}")
-    numeric_time = pd.to_numeric(raw["timestamp"], errors="coerce")
-    if numeric_time.isna().all() and len(raw):
-        parsed = pd.to_datetime(raw["timestamp"], utc=True, errors="coerce")
-        numeric_time = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
-    frame = pd.DataFrame(
-        {
-            "timestamp_s": numeric_time,
-            "role": raw["role"].astype(str),
-            "cpu_pct": pd.to_numeric(raw["cpu_pct"], errors="coerce"),
-            "rss_mb": pd.to_numeric(raw["rss_mb"], errors="coerce"),
-        }
-    ).dropna(subset=["timestamp_s"])
-    frame["t_s"] = frame["timestamp_s"] - window_start_s
-    return frame.reset_index(drop=True)
+def _run_settings(run_id: str, meta: RunMeta) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "server": meta.server,
+        "production_grade": bool(meta.production_grade),
+        "scenario": meta.scenario,
+        "shape": meta.shape,
+        "duration_s": float(meta.duration_s),
+        "workers": int(meta.workers),
+        "threads": int(meta.threads) if isinstance(meta.threads, int) else pd.NA,
+    }
 
 
 def _window_start_s(
-    window: Mapping[str, Any] | None, history_path: Path, duration_s: float, notes: list[str]
+    window: WindowRecord | None, history_path: Path, duration_s: float, notes: list[str]
 ) -> float | None:
     """When the measured window began (Unix seconds): from window.json, or else estimated
     as the history's last second minus the window length (Locust quits when it ends)."""
-    started = (window or {}).get("window_started_at")
+    started = None if window is None else window.window_started_at
     if isinstance(started, int | float) and not isinstance(started, bool):
         return float(started)
-    try:
-        timestamps = pd.read_csv(history_path, usecols=["Timestamp"])["Timestamp"]
-        last = float(pd.to_numeric(timestamps, errors="coerce").max())
-    except (OSError, ValueError, KeyError, pd.errors.ParserError):
-        return None
-    if math.isnan(last):
+    last = last_history_timestamp_s(history_path)
+    if last is None:
         return None
     notes.append("window.json gives no window start; estimated from the history's end")
     return last - duration_s
 
 
-def _run_stats(run_dir: Path, meta: Mapping[str, Any]) -> pd.DataFrame:
-    """The run's statistics with the user count they were measured at: one window at
-    `users`, or for a step-load run one window per step (each its own Locust CSV)."""
-    if str(meta.get("shape") or SHAPE_CONSTANT) != SHAPE_STEPS:
-        return read_stats(run_dir / "locust_stats.csv").assign(users=int(meta["users"]))
-    steps = sorted(
-        (int(match[1]), int(match[2]), path)
-        for path in run_dir.glob("locust_stats_step*_u*.csv")
-        if (match := STEP_STATS_FILE.fullmatch(path.name))
-    )
-    if not steps:
-        raise UnreadableRun("its shape is steps but it has no locust_stats_stepNN_uU.csv")
-    return pd.concat(
-        [read_stats(path).assign(users=users) for _, users, path in steps], ignore_index=True
-    )
+def _step_files(run_dir: Path, window: WindowRecord | None) -> list[Path]:
+    """Each step's statistics file, as window.json names it."""
+    if window is None:
+        raise UnreadableRun(
+            "its shape is steps but window.json, which names each step's "
+            "statistics file, cannot be read"
+        )
+    try:
+        names = step_stats_files(window)
+    except SchemaError as problem:
+        raise UnreadableRun(str(problem)) from None
+    outside = [name for name in names if Path(name).name != name]
+    if outside:
+        raise UnreadableRun(f"window.json names step files outside the run: {outside}")
+    return [run_dir / name for name in names]
 
 
-def _with_run_figures(
-    stats: pd.DataFrame, meta: Mapping[str, Any], summary: Mapping[str, Any]
-) -> pd.DataFrame:
-    """Add the run-level figures of summary.json (resource use) to the Aggregated rows, per
-    step for a step-load run; NaN where the run has none (made before resource sampling)."""
-    windows = summary.get("steps") if str(meta.get("shape")) == SHAPE_STEPS else None
-    if not isinstance(windows, list):
-        windows = [{**summary, "users": meta.get("users")}]
-    by_users = {window.get("users"): window for window in windows if isinstance(window, dict)}
-    aggregated = stats["endpoint"] == AGGREGATED
+def _measured_windows(
+    run_dir: Path, meta: RunMeta, summary: RunSummary, window: WindowRecord | None
+) -> list[tuple[StepSummary, Path]]:
+    """Every measured window of the run, with the Locust statistics that hold its figures:
+    a constant load's one window, or each step of a step load (its user count from
+    summary.json, its own statistics file from window.json)."""
+    if meta.shape != SHAPE_STEPS:
+        return [(summary.windows[0], run_dir / STATS_FILE)]
+    if not summary.steps:
+        raise UnreadableRun("its shape is steps but summary.json has no steps")
+    files = _step_files(run_dir, window)
+    if len(files) != len(summary.steps):
+        raise UnreadableRun(
+            f"summary.json has {len(summary.steps)} steps but window.json {len(files)}"
+        )
+    return list(zip(summary.steps, files, strict=True))
 
-    def figure(name: str, users: Any, is_aggregated: bool) -> float:
-        value = by_users.get(int(users), {}).get(name) if is_aggregated else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        return math.nan
 
+def _window_stats(step: StepSummary, path: Path) -> pd.DataFrame:
+    """One window's statistics with the user count they were measured at, and its run-level
+    figures on the Aggregated row (NaN on the endpoints' rows)."""
+    stats = read_stats(path).assign(users=step.users)
+    aggregated = (stats["endpoint"] == AGGREGATED).tolist()
     return stats.assign(
         **{
-            name: [
-                figure(name, users, bool(flag))
-                for users, flag in zip(stats["users"], aggregated, strict=True)
-            ]
-            for name in RUN_FIGURES
+            name: [value if flag else math.nan for flag in aggregated]
+            for name, value in _run_figures(step.resources).items()
         }
     )
 
 
 def _load_usable(
-    run_dir: Path,
-    meta: Mapping[str, Any],
-    summary: Mapping[str, Any],
-    window: Mapping[str, Any] | None,
+    run_dir: Path, meta: RunMeta, summary: RunSummary, window: WindowRecord | None
 ) -> _RunFrames:
     """The frames of a run whose status is ok; raises UnreadableRun when its numbers are
-    missing (an ok run without summary.json or statistics is not a whole run)."""
-    _check_required_meta(meta)
+    missing (an ok run without its statistics is not a whole run)."""
     frames = _RunFrames()
-    frames.stats = _with_run_figures(_run_stats(run_dir, meta), meta, summary)
-    history_path = run_dir / "locust_stats_history.csv"
-    start_s = _window_start_s(window, history_path, float(meta["duration_s"]), frames.notes)
+    windows = _measured_windows(run_dir, meta, summary, window)
+    frames.stats = pd.concat(
+        [_window_stats(step, path) for step, path in windows], ignore_index=True
+    )
+    history_path = run_dir / HISTORY_FILE
+    start_s = _window_start_s(window, history_path, float(meta.duration_s), frames.notes)
     if not history_path.exists():
-        frames.notes.append("no locust_stats_history.csv: no time series for this run")
+        frames.notes.append(f"no {HISTORY_FILE}: no time series for this run")
     elif start_s is None:
-        frames.notes.append("locust_stats_history.csv has no timestamps: no time series")
+        frames.notes.append(f"{HISTORY_FILE} has no timestamps: no time series")
     else:
         try:
-            frames.history = _read_history_rows(history_path, start_s)
+            frames.history = read_history_rows(history_path, start_s)
         except UnreadableRun as problem:
             frames.notes.append(f"{problem}: no time series for this run")
-    resources_path = run_dir / "resources.csv"
+    resources_path = run_dir / RESOURCES_FILE
     if resources_path.exists() and start_s is not None:
         try:
             frames.resources = read_resources(resources_path, start_s)
@@ -439,15 +283,15 @@ def _load_usable(
     return frames
 
 
-def _summary_notes(summary: Mapping[str, Any], stats: pd.DataFrame) -> list[str]:
+def _summary_notes(summary: RunSummary, stats: pd.DataFrame) -> list[str]:
     """Where summary.json and Locust's CSV disagree (the numbers come from the CSV). A
     step-load run's top-level figures are its last step's."""
     aggregate = stats[stats["endpoint"] == AGGREGATED].iloc[-1]
-    claimed = summary.get("requests")
-    if isinstance(claimed, int) and claimed != int(aggregate["requests"]):
+    claimed = summary.figures.requests
+    if claimed != int(aggregate["requests"]):
         return [
-            f"summary.json says {claimed} requests, locust_stats.csv {int(aggregate['requests'])}; "
-            "the report uses locust_stats.csv"
+            f"summary.json says {claimed} requests, {STATS_FILE} {int(aggregate['requests'])}; "
+            f"the report uses {STATS_FILE}"
         ]
     return []
 
@@ -455,35 +299,35 @@ def _summary_notes(summary: Mapping[str, Any], stats: pd.DataFrame) -> list[str]
 def load_run(run_dir: Path) -> tuple[RunRecord, _RunFrames]:
     """Read one run directory; never raises for a corrupt one (it becomes `unreadable`)."""
     has_html = (run_dir / "locust.html").is_file()
+    document: Mapping[str, Any] = {}
 
-    def record(status: str, reason: str, meta: Mapping[str, Any], **more: Any) -> RunRecord:
+    def record(status: RunStatus, reason: str, meta: RunMeta | None, **more: Any) -> RunRecord:
         return RunRecord(
-            run_dir.name, run_dir, status, reason, meta, has_locust_html=has_html, **more
+            run_dir.name, run_dir, status, reason, meta, document, has_locust_html=has_html, **more
         )
 
-    meta: dict[str, Any] = {}
     try:
-        meta = _read_json_object(run_dir / "meta.json")
-        _check_meta(meta)
-    except UnreadableRun as problem:
-        return record(STATUS_UNREADABLE, str(problem), meta), _RunFrames()
-    if meta["status"] != STATUS_OK:
-        reason = str(meta.get("reason") or "no reason given")
-        return record(str(meta["status"]), reason, meta), _RunFrames()
+        document = read_document(run_dir / "meta.json")
+        meta = RunMeta.from_json(document)
+    except SchemaError as problem:
+        return record(ReportStatus.UNREADABLE, str(problem), None), _RunFrames()
+    if meta.status is not Status.OK:
+        return record(meta.status, meta.reason or "no reason given", meta), _RunFrames()
     notes: list[str] = []
-    window: dict[str, Any] | None = None
+    window: WindowRecord | None = None
     try:
-        window = _read_json_object(run_dir / "window.json")
-    except UnreadableRun as problem:
+        window = read_window(run_dir / "window.json")
+    except SchemaError as problem:
         notes.append(str(problem))
     try:
-        summary = _read_json_object(run_dir / "summary.json")
+        summary = read_summary(run_dir / "summary.json")
         frames = _load_usable(run_dir, meta, summary, window)
-    except UnreadableRun as problem:
-        return record(STATUS_UNREADABLE, f"status is ok but {problem}", meta), _RunFrames()
+    except (SchemaError, UnreadableRun) as problem:
+        reason = f"status is ok but {problem}"
+        return record(ReportStatus.UNREADABLE, reason, meta), _RunFrames()
     assert frames.stats is not None
     notes += [*frames.notes, *_summary_notes(summary, frames.stats)]
-    usable = record(STATUS_OK, "", meta, summary=summary, window=window, notes=tuple(notes))
+    usable = record(Status.OK, "", meta, summary=summary, window=window, notes=tuple(notes))
     return usable, frames
 
 
@@ -512,7 +356,11 @@ def load_results(results_dir: Path, run_dirs: Sequence[Path]) -> LoadedResults:
         history.append(frames.history)
         resources.append(frames.resources)
     settings = pd.DataFrame(
-        [_run_settings(record.run_id, record.meta) for record in records if record.usable],
+        [
+            _run_settings(record.run_id, record.meta)
+            for record in records
+            if record.usable and record.meta is not None
+        ],
         columns=list(RUN_COLUMNS),
     )
     history_frame = _combine(history, settings, ["method", "endpoint", *HISTORY_COLUMNS.values()])

@@ -16,7 +16,9 @@ from typing import Any, Final, TypeAlias
 
 import pandas as pd
 
-from scripts.reporting.load import AGGREGATED, SHAPE_CONSTANT, RunRecord
+from scripts.records.schema import RunMeta
+from scripts.reporting.frames import AGGREGATED
+from scripts.reporting.load import SHAPE_CONSTANT, RunRecord
 from servers.registry import server_names
 
 # One row of a summary frame (pandas-stubs types a row as a Series).
@@ -110,6 +112,11 @@ class Group:
             float(row["duration_s"]),
             str(shape) if isinstance(shape, str) and shape else SHAPE_CONSTANT,
         )
+
+    @classmethod
+    def of_run(cls, meta: RunMeta) -> Group:
+        """The group a run's settings put it in (a step-load run's by its largest step)."""
+        return cls(meta.scenario, meta.users, float(meta.duration_s), meta.shape or SHAPE_CONSTANT)
 
 
 def server_rank(name: str) -> tuple[int, str]:
@@ -226,8 +233,8 @@ def comparability_notes(runs: Sequence[RunRecord]) -> list[str]:
     """Say where runs of one group differ in a setting that should have been the same."""
     by_group: dict[Group, list[RunRecord]] = {}
     for run in runs:
-        if run.usable:
-            by_group.setdefault(Group.of(run.meta), []).append(run)
+        if run.usable and run.meta is not None:
+            by_group.setdefault(Group.of_run(run.meta), []).append(run)
     notes = []
     for group, members in sorted(by_group.items(), key=lambda item: item[0].label):
         for setting, plural in COMPARABILITY_SETTINGS.items():
@@ -251,30 +258,30 @@ def _whole(value: Any) -> int | None:
 
 
 def runs_table(runs: Sequence[RunRecord]) -> pd.DataFrame:
-    """Every selected run with its settings and status (usable or not)."""
+    """Every selected run with its settings and status (usable or not); an unreadable run
+    shows what its meta.json says, as far as it can be read."""
     rows = []
     for run in runs:
-        meta = run.meta
         rows.append(
             {
                 "run_id": run.run_id,
-                "status": run.status,
+                "status": run.status.value,
                 "reason": run.reason,
-                "server": meta.get("server", ""),
-                "server_version": meta.get("server_version", ""),
-                "workers": _whole(meta.get("workers")),
-                "threads": _whole(meta.get("threads")),
-                "scenario": meta.get("scenario", ""),
-                "shape": run.setting("shape") or ("constant" if meta else ""),
-                "users": _whole(meta.get("users")),
+                "server": run.setting("server") or "",
+                "server_version": run.setting("server_version"),
+                "workers": _whole(run.setting("workers")),
+                "threads": _whole(run.setting("threads")),
+                "scenario": run.setting("scenario") or "",
+                "shape": run.setting("shape") or (SHAPE_CONSTANT if run.meta_document else ""),
+                "users": _whole(run.setting("users")),
                 "user_steps": " ".join(map(str, run.setting("user_steps") or [])),
-                "duration_s": meta.get("duration_s"),
-                "warmup_s": meta.get("warmup_s"),
-                "repeat_index": _whole(meta.get("repeat_index")),
-                "bench_id": meta.get("bench_id", ""),
-                "started_at": meta.get("started_at", ""),
+                "duration_s": run.setting("duration_s"),
+                "warmup_s": run.setting("warmup_s"),
+                "repeat_index": _whole(run.setting("repeat_index")),
+                "bench_id": run.setting("bench_id") or "",
+                "started_at": run.setting("started_at") or "",
                 "pinning": run.setting("placement.mode") or "",
-                "git_sha": str(meta.get("git_sha") or "")[:12],
+                "git_sha": str(run.setting("git_sha") or "")[:12],
                 "notes": "; ".join(run.notes),
             }
         )
@@ -358,7 +365,7 @@ def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Se
         lines += ["", "## Runs not in the numbers", ""]
         lines += _markdown_table(
             ["run", "status", "reason"],
-            [[run.run_id, run.status, run.reason] for run in excluded],
+            [[run.run_id, run.status.value, run.reason] for run in excluded],
             text_columns=3,
         )
     return "\n".join(lines) + "\n"

@@ -38,7 +38,7 @@ def _fresh_charts_dir(output_dir: Path) -> Path:
 def _run_notes(results: LoadedResults) -> list[str]:
     notes = []
     for run in results.usable_runs:
-        if run.summary is not None and run.summary.get("loadgen_cpu_warning"):
+        if run.summary is not None and run.summary.loadgen_cpu_warning:
             notes.append(
                 f"{run.run_id}: Locust reported its own CPU above 90 %; the load generator may "
                 "have limited this run."

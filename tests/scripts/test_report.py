@@ -1,4 +1,5 @@
-"""`make report` over the committed fixture runs (tests/fixtures/README.md).
+"""`make report` (`python -m scripts.report`) over the committed fixture runs
+(tests/fixtures/README.md). Unit tests of the modules are in tests/scripts/reporting/.
 
 Expected figures are computed here straight from the fixtures' own files (Locust's
 locust_stats.csv and meta.json), never through the report's functions, so a report that
@@ -21,13 +22,10 @@ from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
 from scripts import report
-from scripts.reporting.load import read_history
-from scripts.reporting.tables import resolution_notes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
@@ -373,49 +371,6 @@ def test_rerun_replaces_old_charts(tmp_path: Path, capsys: pytest.CaptureFixture
     run_report(capsys, "--results", str(results), "--runs", "*-u4-*")
     names = {path.name for path in (results / "report" / "charts").glob("*.png")}
     assert names and all(name.startswith("read-u4-") for name in names)
-
-
-def test_resolution_note_names_close_p50s() -> None:
-    summary = pd.DataFrame(
-        {
-            "scenario": ["read"] * 3,
-            "users": [4] * 3,
-            "duration_s": [30.0] * 3,
-            "label": ["gunicorn", "uwsgi", "runserver"],
-            "p50_ms": [12.0, 12.5, 40.0],
-        }
-    )
-    notes = resolution_notes(summary)
-    assert len(notes) == 1
-    assert "gunicorn (12 ms) and uwsgi (12.5 ms)" in notes[0]
-    assert "below Locust's resolution" in notes[0]
-    assert "runserver" not in notes[0]
-    assert resolution_notes(summary.assign(p50_ms=[10.0, 12.0, 40.0])) == []
-
-
-def test_history_throughput_comes_from_the_request_counter(tmp_path: Path) -> None:
-    header = (
-        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,"
-        "99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,"
-        "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
-        "Total Average Content Size"
-    )
-    tail = ",0,5,5.0,1,9,100"
-    rows = [
-        f"100,4,,Aggregated,0.0,0.0,{','.join(['N/A'] * 11)},0{tail}",
-        f"101,4,,Aggregated,0.0,0.0,{','.join(['0'] * 11)},50{tail}",
-        f"102,4,,Aggregated,0.0,0.0,{','.join(['7'] * 11)},30{tail}",  # stats reset
-        f"103,4,,Aggregated,80.0,0.0,{','.join(['8'] * 11)},150{tail}",
-    ]
-    path = tmp_path / "locust_stats_history.csv"
-    path.write_text("\n".join([header, *rows]) + "\n")
-    history = read_history(path, window_start_s=101.5)
-    assert history["t_s"].tolist() == [-1.5, -0.5, 0.5, 1.5]
-    counted = history["rps_counted"].tolist()
-    assert math.isnan(counted[0]) and counted[1] == 50 and math.isnan(counted[2])
-    assert counted[3] == 120
-    # A row without responses has unknown percentiles, not 0 ms.
-    assert history["p50_ms"].isna().tolist() == [True, True, False, False]
 
 
 def _break_empty_stats(run_dir: Path) -> None:

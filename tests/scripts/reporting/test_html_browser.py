@@ -1,7 +1,8 @@
 """The report's HTML page in a real browser: headless Chromium renders it, offline.
 
 Skipped when Chromium is not installed (`make system-deps` installs it), except in CI
-(`CI=true`), where a missing browser is a failure: the page must be checked there.
+(`CI=true`), where a missing browser is a failure: the page must be checked there. Marked
+slow: it starts a real browser.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from matplotlib import image as mpimg
 
 from scripts import report
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[3]
 FIXTURE_RUNS = PROJECT_DIR / "tests" / "fixtures" / "runs"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
 WINDOW = (1400, 3000)
 BROWSER_TIMEOUT_S = 120
+
+pytestmark = pytest.mark.slow
 
 
 def find_browser() -> str | None:
