@@ -7,7 +7,8 @@ before it expires (or after a 401), and checks every answer's status and body.
 By hand:
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8000 --scenario read
 The harness (scripts/bench.py) adds --window-s/--warmup-s/--window-file so that only a
-steady window after every login is measured.
+steady window after every login is measured; every response completed in that window is
+also recorded in microseconds (loadtests/latency.py -> latency.json, window_progress.json).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from locust.stats import CSV_STATS_INTERVAL_SEC, PERCENTILES_TO_REPORT, StatsCSV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loadtests import latency, progress
+from loadtests.latency_processes import LocalLatency, MasterLatency, WorkerLatency
 from loadtests.scenarios import (
     REFRESH_PATH,
     SCENARIOS,
@@ -125,6 +128,7 @@ def on_init(environment: Environment, **_: Any) -> None:
     assert runner is not None
     if isinstance(runner, WorkerRunner):
         lag = LoopLagMonitor()
+        WorkerLatency(environment, runner)
         runner.register_message("bench_reset", lambda msg, **_: _worker_reset(runner, lag))
         environment.events.test_stop.add_listener(
             lambda **_: runner.send_message("bench_lag", lag.stop())
@@ -159,6 +163,7 @@ def on_init(environment: Environment, **_: Any) -> None:
             quit_runner=runner.quit,
             # workers report every WORKER_REPORT_INTERVAL: wait for their last report
             final_write_s=WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5,
+            observer=MasterLatency(runner, *_latency_files(options)),
         )
         if steps:  # the harness refuses this combination; by hand, say why and stop
             controller.record.reason = "step load needs a single Locust process"
@@ -174,8 +179,17 @@ def on_init(environment: Environment, **_: Any) -> None:
             final_write_s=CSV_STATS_INTERVAL_SEC + 0.5,
             start_users=lambda users: runner.start(users, spawn_rate),
             snapshot=lambda index, users: _write_step_stats(environment, options, index, users),
+            observer=LocalLatency(environment, *_latency_files(options)),
         )
     gevent.spawn(controller.run, hooks)
+
+
+def _latency_files(options: Any) -> tuple[Path | None, Path | None]:
+    """latency.json and window_progress.json, next to the window file (none without it)."""
+    if not options.window_file:
+        return None, None
+    directory = Path(options.window_file).parent
+    return directory / latency.FILE_NAME, directory / progress.FILE_NAME
 
 
 def _write_step_stats(environment: Environment, options: Any, index: int, users: int) -> str:

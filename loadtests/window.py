@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import gevent
 from gevent.event import Event
@@ -96,6 +96,18 @@ def merge_lag(record: WindowRecord, lag: dict[str, float | None]) -> None:
             setattr(record, name, value)
 
 
+class WindowObserver(Protocol):
+    """Told the window's own timestamps, with no yield in between, so what it counts is
+    exactly what completed inside the window (loadtests/latency_processes.py)."""
+
+    def window_opened(self, index: int, users: int, started_at: float) -> None: ...
+
+    def window_closed(self, index: int, ended_at: float) -> None: ...
+
+    def load_stopped(self) -> None:
+        """The users have stopped (or the run aborted): gather and write the results."""
+
+
 @dataclass(frozen=True)
 class StepHooks:
     """What the controller does to Locust: plain callables, so the logic is testable."""
@@ -106,6 +118,7 @@ class StepHooks:
     final_write_s: float
     start_users: Callable[[int], None] | None = None  # step load: raise the user count
     snapshot: Callable[[int, int], str] | None = None  # step load: (index, users) -> file
+    observer: WindowObserver | None = None  # the latency recording
 
 
 @dataclass
@@ -174,6 +187,8 @@ class WindowController:
     def _abort(self, reason: str, hooks: StepHooks) -> None:
         self.record.reason = reason
         self.write()
+        if hooks.observer is not None:
+            hooks.observer.load_stopped()
         hooks.quit_runner()
 
     def run(self, hooks: StepHooks) -> None:
@@ -211,6 +226,8 @@ class WindowController:
             gevent.sleep(settle_s)
             self._measure(index, users, hooks)
         hooks.stop_users()
+        if hooks.observer is not None:
+            hooks.observer.load_stopped()
         self.record.completed = True
         self.write()
         gevent.sleep(hooks.final_write_s)
@@ -219,6 +236,8 @@ class WindowController:
     def _measure(self, index: int, users: int, hooks: StepHooks) -> None:
         hooks.reset_stats()
         started = time.time()
+        if hooks.observer is not None:
+            hooks.observer.window_opened(index, users, started)
         if self.record.window_started_at is None:
             self.record.window_started_at = started
         if self.lag_monitor is not None:
@@ -226,6 +245,8 @@ class WindowController:
         self.write()  # lets the harness's progress line show "measuring"
         gevent.sleep(self.window_s)
         ended = time.time()
+        if hooks.observer is not None:
+            hooks.observer.window_closed(index, ended)
         lag: dict[str, float | None] = {}
         if self.lag_monitor is not None:
             lag = self.lag_monitor.stop()
