@@ -1,0 +1,1 @@
+"""The report: pure functions from result files to tables, charts and verdicts."""
