@@ -192,7 +192,8 @@ def judge_table(
     """
     if threshold <= 0 or not 0 < alpha < 1:
         raise ValueError(f"need threshold > 0 and 0 < alpha < 1, got {threshold}, {alpha}")
-    tests: list[_Test | None] = [_welch(c) if _enough(c) else None for c in comparisons]
+    shortfalls = [_shortfall(c) for c in comparisons]
+    tests = [None if short else _welch(c) for c, short in zip(comparisons, shortfalls, strict=True)]
     raw = [t.p_value for t in tests if t is not None]
     # Holm over a family of one is the raw test. Skipping the call there is not a shortcut
     # of the formula but of its cost: statsmodels runs gc.collect() on every Holm call
@@ -203,9 +204,10 @@ def judge_table(
         rejected, holm_p = [bool(r) for r in reject], [float(p) for p in corrected]
     family = iter(zip(rejected, holm_p, strict=True))
     verdicts = []
-    for comparison, test in zip(comparisons, tests, strict=True):
+    for comparison, test, short in zip(comparisons, tests, shortfalls, strict=True):
         if test is None:
-            verdicts.append(_not_enough(comparison, threshold))
+            outcome = Outcome.NOT_ENOUGH_DATA
+            verdicts.append(Verdict(*_sides(comparison), outcome, threshold, reason=short))
         else:
             significant, adjusted = next(family)
             verdicts.append(_classify(comparison, test, significant, adjusted, threshold))
@@ -219,12 +221,20 @@ def judge(
     return judge_table([comparison], threshold, alpha)[0]
 
 
-def _enough(comparison: Comparison) -> bool:
-    sides = (comparison.baseline_values, comparison.candidate_values)
-    return all(len(side) >= MIN_REPETITIONS and _usable(side) for side in sides)
+def _sides(comparison: Comparison) -> tuple[str, str, str, int, int]:
+    """The first fields of its Verdict: metric, labels and repetitions per side."""
+    baseline, candidate = comparison.baseline_values, comparison.candidate_values
+    return (
+        comparison.metric,
+        comparison.baseline,
+        comparison.candidate,
+        len(baseline),
+        len(candidate),
+    )
 
 
-def _not_enough(comparison: Comparison, threshold: float) -> Verdict:
+def _shortfall(comparison: Comparison) -> str:
+    """Why the comparison has not enough data to judge, or "" when it has."""
     sides = (
         (comparison.baseline, comparison.baseline_values),
         (comparison.candidate, comparison.candidate_values),
@@ -232,19 +242,8 @@ def _not_enough(comparison: Comparison, threshold: float) -> Verdict:
     unusable = [label for label, values in sides if not _usable(values)]
     few = [f"{len(values)} of {label}" for label, values in sides if len(values) < MIN_REPETITIONS]
     if unusable:
-        reason = f"zero, negative or missing values for {' and '.join(unusable)}"
-    else:
-        reason = f"fewer than {MIN_REPETITIONS} repetitions: {', '.join(few)}"
-    return Verdict(
-        comparison.metric,
-        comparison.baseline,
-        comparison.candidate,
-        len(comparison.baseline_values),
-        len(comparison.candidate_values),
-        Outcome.NOT_ENOUGH_DATA,
-        threshold,
-        reason=reason,
-    )
+        return f"zero, negative or missing values for {' and '.join(unusable)}"
+    return f"fewer than {MIN_REPETITIONS} repetitions: {', '.join(few)}" if few else ""
 
 
 def _classify(
@@ -266,11 +265,7 @@ def _classify(
         outcome = Outcome.INCONCLUSIVE
         repetitions = repetitions_to_decide(test.pooled_log_var, threshold)
     return Verdict(
-        comparison.metric,
-        comparison.baseline,
-        comparison.candidate,
-        len(comparison.baseline_values),
-        len(comparison.candidate_values),
+        *_sides(comparison),
         outcome,
         threshold,
         ratio=math.exp(test.log_ratio),
