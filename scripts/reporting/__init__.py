@@ -12,5 +12,5 @@ charts_users    throughput and latency against the number of users
 html            the self-contained index.html
 calibration     the wrk cross-check section
 write           writes every report file
-    verdicts     "A vs B" from repeated runs: Welch on logs, Holm, four outcomes
+verdicts        "A vs B" from repeated runs: Welch on logs, Holm, four outcomes
 """

@@ -112,7 +112,7 @@ def test_one_window_waits_the_warmup_then_measures_and_writes(
     controller = _controller(clock, tmp_path)
     locust = FakeLocust(clock, controller)
     controller.load_started()
-    clock.now += 2.0  # the logins take 2 s of the 5 s warm-up
+    clock.now += 2.0  # the users take 2 s to start; the warm-up counts from then
     controller.spawning_complete()
     controller.user_ready(True)
     controller.user_ready(True)
@@ -125,11 +125,11 @@ def test_one_window_waits_the_warmup_then_measures_and_writes(
         "load_stopped",
         "quit",
     ]
-    assert clock.slept == [3.0, 10.0, 1.5]  # the rest of the warm-up, the window, final write
+    assert clock.slept == [5.0, 10.0, 1.5]  # the whole warm-up, the window, final write
     record = controller.record
     assert record.completed and record.reason == ""
     assert record.ready_at == record.spawned_at == 1002.0
-    assert record.window_started_at == 1005.0 and record.window_ended_at == 1015.0
+    assert record.window_started_at == 1007.0 and record.window_ended_at == 1017.0
     assert record.window_s == 10.0 and record.users_ready == 2 and record.logins_failed == 0
     opened, closed = locust.calls[1][1], locust.calls[2][1]
     assert opened == (0, 2, record.window_started_at)  # the observer gets the same stamps
@@ -137,14 +137,16 @@ def test_one_window_waits_the_warmup_then_measures_and_writes(
     assert json.loads((tmp_path / "window.json").read_text()) == asdict(record)
 
 
-def test_a_warmup_already_spent_on_logins_still_settles(clock: FakeClock, tmp_path: Path) -> None:
+def test_the_warmup_counts_from_every_user_running_not_from_the_start(
+    clock: FakeClock, tmp_path: Path
+) -> None:
     controller = _controller(clock, tmp_path, warmup_s=5.0)
-    clock.now += 30.0  # slow logins: the whole warm-up has passed
+    clock.now += 30.0  # slow logins: they are not scenario traffic, so they do not count
     controller.spawning_complete()
     controller.user_ready(True)
     controller.user_ready(True)
     controller.run(FakeLocust(clock, controller).hooks())
-    assert clock.slept[0] == WindowController.SETTLE_S
+    assert clock.slept[0] == 5.0
 
 
 def test_steps_measure_one_window_each_in_order(clock: FakeClock, tmp_path: Path) -> None:
