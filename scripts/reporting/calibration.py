@@ -1,8 +1,9 @@
 """The report's calibration section: every wrk cross-check found under <results>/calibrations/.
 
-A pure function of the files (like the rest of the report): it reads each calibration.json,
-skips directories still being written (their names start with a dot), and lists the ones it
-cannot read in a note instead of failing the whole report. The ratio shown is the median of
+A pure function of the files (like the rest of the report): it reads each calibration.json
+through the results schema, skips directories still being written (their names start with a
+dot), and lists the ones it cannot read (with the schema's reason) in a note instead of
+failing the whole report. The ratio shown is the median of
 the pairs' harness_rps / wrk_rps, next to the pairs' range (on a noisy machine the range
 says how far the median can be trusted). Failed and invalid calibrations are shown with
 their status and without a target verdict, so a number that is not trustworthy never looks
@@ -12,9 +13,9 @@ like one.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
-from typing import Any
+
+from scripts.records.schema import CalibrationRecord, SchemaError, Status, read_calibration
 
 CALIBRATIONS_DIR = "calibrations"
 DOCUMENT = "calibration.json"
@@ -37,70 +38,57 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _number(value: Any, digits: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "-"
-    return f"{value:.{digits}f}"
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
-def load_calibrations(results_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """(readable documents in id order, "name: why" for each unreadable one)."""
+def load_calibrations(results_dir: Path) -> tuple[list[CalibrationRecord], list[str]]:
+    """(readable calibrations in id order, "name: why" for each unreadable one)."""
     root = results_dir / CALIBRATIONS_DIR
     if not root.is_dir():
         return [], []
-    documents: list[dict[str, Any]] = []
+    records: list[CalibrationRecord] = []
     unreadable: list[str] = []
     for directory in sorted(root.iterdir()):
         if directory.name.startswith(".") or not directory.is_dir():
             continue
         try:
-            document = json.loads((directory / DOCUMENT).read_text())
-        except (OSError, ValueError) as error:
-            unreadable.append(f"{directory.name}: {type(error).__name__}: {error}")
-            continue
-        if not isinstance(document, dict) or not isinstance(document.get("pairs"), list):
-            unreadable.append(f"{directory.name}: {DOCUMENT} is not a calibration document")
-            continue
-        document.setdefault("calibration_id", directory.name)
-        documents.append(document)
-    return documents, unreadable
+            records.append(read_calibration(directory / DOCUMENT))
+        except SchemaError as error:
+            unreadable.append(f"{directory.name}: {error}")
+    return records, unreadable
 
 
-def _target_cell(document: dict[str, Any]) -> str:
-    met = document.get("target_met")
-    target = _number(document.get("target"), 2)
-    if met is None:
+def _target_cell(record: CalibrationRecord) -> str:
+    if record.target_met is None:
         return "not judged"
-    return f"{'yes' if met else 'no'} (&ge; {_e(target)})"
+    return f"{'yes' if record.target_met else 'no'} (&ge; {_e(_number(record.target, 2))})"
 
 
-def _row(document: dict[str, Any]) -> str:
-    status = str(document.get("status", "unknown"))
-    reason = str(document.get("reason") or "")
-    pairs = document.get("pairs") or []
-    measured = sum(1 for pair in pairs if isinstance(pair, dict) and pair.get("ratio") is not None)
+def _row(record: CalibrationRecord) -> str:
+    status = record.status.value
     cells = [
-        f"<code>{_e(document.get('calibration_id', '-'))}</code>",
-        _e(document.get("server", "-")),
-        _e(document.get("workers", "-")),
-        _e(document.get("connections", document.get("users", "-"))),
-        _e(f"{measured}/{document.get('pairs_planned', len(pairs))}"),
-        _e(_number(document.get("ratio_median"), 3)),
-        _e(f"{_number(document.get('ratio_min'), 3)}-{_number(document.get('ratio_max'), 3)}"),
-        _e(_number(document.get("wrk_p50_ms_median"), 2)),
-        _e(_number(document.get("harness_p50_ms_median"), 0)),
-        _target_cell(document),
-        f'<span class="status status-{_e(status)}" title="{_e(reason)}">{_e(status)}</span>',
+        f"<code>{_e(record.calibration_id)}</code>",
+        _e(record.server),
+        _e(record.workers),
+        _e(record.connections),
+        _e(f"{record.measured_pairs}/{record.pairs_planned}"),
+        _e(_number(record.ratio_median, 3)),
+        _e(f"{_number(record.ratio_min, 3)}-{_number(record.ratio_max, 3)}"),
+        _e(_number(record.wrk_p50_ms_median, 2)),
+        _e(_number(record.harness_p50_ms_median, 0)),
+        _target_cell(record),
+        f'<span class="status status-{_e(status)}" title="{_e(record.reason)}">{_e(status)}</span>',
     ]
-    row_class = "" if status == "ok" else ' class="not-ok"'
+    row_class = "" if record.status is Status.OK else ' class="not-ok"'
     return f"<tr{row_class}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
 def calibration_section(results_dir: Path) -> str:
     """An HTML fragment (<section id="calibration">) with one row per calibration, or ""
     when there is no calibration at all (readable or not)."""
-    documents, unreadable = load_calibrations(results_dir)
-    if not documents and not unreadable:
+    records, unreadable = load_calibrations(results_dir)
+    if not records and not unreadable:
         return ""
     parts = [
         '<section id="calibration"><h2>Calibration against wrk</h2>',
@@ -111,9 +99,9 @@ def calibration_section(results_dir: Path) -> str:
         "Locust keeps whole milliseconds below 100 ms, so p50 differences under 1 ms are "
         "below its resolution.</p>",
     ]
-    if documents:
+    if records:
         head = "".join(f"<th>{_e(column)}</th>" for column in COLUMNS)
-        body = "".join(_row(document) for document in documents)
+        body = "".join(_row(record) for record in records)
         parts.append(
             f'<div class="table-scroll"><table class="calibration"><thead><tr>{head}</tr>'
             f"</thead><tbody>{body}</tbody></table></div>"

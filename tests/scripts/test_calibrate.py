@@ -1,24 +1,27 @@
-"""`make calibrate`: a short real calibration, its failure paths, and the report section.
+"""`make calibrate` as a command: a short real calibration, its failure paths, exit codes.
 
-The real runs need wrk; without it they skip with the reason, except on CI (CI=true), where
-`make system-deps` installs wrk and a skip would hide a missing reference.
+The package's units are tested in tests/scripts/harness/calibration/. The real runs need
+wrk; without it they skip with the reason, except on CI (CI=true), where `make system-deps`
+installs wrk and a skip would hide a missing reference.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
 
 import pytest
 
 from scripts import calibrate
+from scripts.harness.calibration import run
 from scripts.reporting.calibration import calibration_section
+from servers import registry
 from tests.scripts.benchutil import load, processes_mentioning
 from tests.scripts.test_wrk import require_wrk
 
@@ -60,6 +63,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_short_calibration_writes_a_complete_result(tmp_path: Path) -> None:
     require_wrk()
     status = calibrate.main([*SHORT, "--warmup", "1", "--results", str(tmp_path)])
@@ -106,6 +110,7 @@ def test_short_calibration_writes_a_complete_result(tmp_path: Path) -> None:
     assert 'id="calibration"' in section and directory.name in section
 
 
+@pytest.mark.slow
 def test_sigint_during_wrk_stops_everything_and_records_a_failure(tmp_path: Path) -> None:
     require_wrk()
     results = tmp_path / "results"
@@ -158,6 +163,65 @@ def test_sigint_during_wrk_stops_everything_and_records_a_failure(tmp_path: Path
     assert wrk_processes(document["base_url"]) == []
 
 
+def _with_extra_server(monkeypatch: pytest.MonkeyPatch, spec: registry.ServerSpec) -> None:
+    monkeypatch.setattr(
+        registry, "SERVERS", MappingProxyType({**registry.SERVERS, spec.name: spec})
+    )
+
+
+def assert_nothing_left(document: dict[str, object], results: Path) -> None:
+    base_url = str(document["base_url"])
+    assert processes_mentioning(f"127.0.0.1:{base_url.rsplit(':', 1)[1]}") == []
+    assert processes_mentioning(str(results)) == []
+    assert wrk_processes(base_url) == []
+
+
+@pytest.mark.slow
+def test_a_server_that_fails_the_response_check_is_a_failed_calibration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_wrk()
+    broken = dataclasses.replace(
+        registry.get_server("gunicorn"),
+        name="gunicorn-wrong-app",
+        app_module="broken_app:application",
+        python_path=(str(PROJECT_DIR / "tests" / "fixtures"),),
+    )
+    _with_extra_server(monkeypatch, broken)
+    status = calibrate.main(["--server", broken.name, *SHORT[2:], "--results", str(tmp_path)])
+    assert status == 1
+    [directory] = calibration_dirs(tmp_path)
+    document = load(directory / "calibration.json")
+    assert document["status"] == "failed"
+    assert document["reason"].startswith("response check failed: POST /api/auth/token/: status 500")
+    assert document["pairs"] == [] and document["target_met"] is None
+    assert not list(directory.glob("wrk-*")) and not list(directory.glob("harness-*"))
+    printed = capsys.readouterr().out
+    assert "priming" not in printed, "no load on a server that answers wrongly"
+    assert "target (median ratio >= 0.95): not judged, status failed" in printed
+    assert_nothing_left(document, tmp_path)
+
+
+@pytest.mark.slow
+def test_an_unexpected_error_is_recorded_published_and_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_wrk()
+
+    def broken_priming(base_url: str, seed: object) -> None:
+        raise RuntimeError("a bug in the harness")
+
+    monkeypatch.setattr(run, "prime_server", broken_priming)
+    with pytest.raises(RuntimeError, match="a bug in the harness"):
+        calibrate.main([*SHORT, "--results", str(tmp_path)])
+    [directory] = calibration_dirs(tmp_path)
+    document = load(directory / "calibration.json")
+    assert document["status"] == "failed"
+    assert document["reason"] == "internal error: RuntimeError: a bug in the harness"
+    assert document["finished_at"] is not None
+    assert_nothing_left(document, tmp_path)
+
+
 def test_missing_wrk_binary_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = run_cli("--wrk", str(tmp_path / "no-such-wrk"), "--results", str(results))
@@ -195,139 +259,3 @@ def test_bad_input_exits_2(flag: str, value: str, message: str, tmp_path: Path) 
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "results").exists()
-
-
-def test_pairs_alternate_which_side_goes_first() -> None:
-    orders = [calibrate.pair_order(index) for index in range(4)]
-    assert orders == [("wrk", "harness"), ("harness", "wrk")] * 2
-
-
-def _pair(index: int, wrk_rps: float, harness_rps: float, **extra: Any) -> dict[str, Any]:
-    wrk = {"rps": wrk_rps, "p50_ms": 10.0 + index, "errors": 0, "error_summary": ""}
-    harness = {"rps": harness_rps, "p50_ms": 11.0 + index, "failures": 0}
-    wrk.update(extra.get("wrk", {}))
-    harness.update(extra.get("harness", {}))
-    return {
-        "index": index,
-        "order": ["W", "H"],
-        "wrk": wrk,
-        "harness": harness,
-        "ratio": harness_rps / wrk_rps,
-    }
-
-
-def _document(pairs: list[dict[str, Any]], status: str) -> dict[str, Any]:
-    return {
-        "pairs": pairs,
-        "status": status,
-        "target": 0.95,
-        "target_met": None,
-        "ratio_median": None,
-        "notes": [],
-    }
-
-
-def test_median_ratio_and_target_verdict() -> None:
-    pairs = [_pair(1, 100, 90), _pair(2, 100, 99), _pair(3, 100, 97)]
-    assert calibrate.judge(pairs, 3) == ("ok", "")
-    document = _document(pairs, "ok")
-    calibrate.aggregate(document)
-    assert document["ratio_median"] == pytest.approx(0.97)
-    assert (document["ratio_min"], document["ratio_max"]) == (pytest.approx(0.9), 0.99)
-    assert document["wrk_p50_ms_median"] == 12.0 and document["harness_p50_ms_median"] == 13.0
-    assert document["target_met"] is True
-    assert document["notes"] == [], "a spread of 0.09 is narrow enough"
-    wide = _document([*pairs, _pair(4, 100, 120)], "ok")
-    calibrate.aggregate(wide)
-    [note] = wide["notes"]
-    assert "spread from 0.900 to 1.200" in note
-
-
-def test_errors_on_either_side_make_the_calibration_invalid() -> None:
-    pairs = [
-        _pair(1, 100, 99, wrk={"errors": 5, "error_summary": "5 non-2xx/3xx responses"}),
-        _pair(2, 100, 99, harness={"failures": 2}),
-    ]
-    status, reason = calibrate.judge(pairs, 2)
-    assert status == "invalid"
-    assert "pair 1: wrk: 5 non-2xx/3xx responses" in reason
-    assert "pair 2: harness: 2 failed requests" in reason
-    document = _document(pairs, status)
-    calibrate.aggregate(document)
-    assert document["ratio_median"] == pytest.approx(0.99)
-    assert document["target_met"] is None, "an invalid calibration is not judged"
-
-
-def test_missing_pairs_fail_and_a_saturated_locust_is_a_remark_not_an_error() -> None:
-    assert calibrate.judge([_pair(1, 100, 99)], 3)[0] == "failed"
-    saturated = _pair(1, 100, 70, harness={"loadgen_cpu_pct": 97.0})
-    assert calibrate.judge([saturated], 1) == ("ok", "")
-    [remark] = calibrate.pair_remarks(saturated)
-    assert "Locust was CPU-bound (97 %" in remark
-
-
-def _write_calibration(results: Path, name: str, content: str) -> None:
-    directory = results / "calibrations" / name
-    directory.mkdir(parents=True)
-    (directory / "calibration.json").write_text(content)
-
-
-def test_report_section_lists_calibrations_and_notes_unreadable_ones(tmp_path: Path) -> None:
-    assert calibration_section(tmp_path) == ""
-    document = _document([_pair(1, 100, 97)], "ok")
-    calibrate.aggregate(document)
-    document.update(
-        calibration_id="20260101T000000Z-gunicorn-me-u16-aaaaaa",
-        server="gunicorn",
-        workers=1,
-        connections=16,
-        pairs_planned=1,
-    )
-    _write_calibration(tmp_path, document["calibration_id"], json.dumps(document))
-    invalid = {**document, "status": "invalid", "target_met": None, "server": "<uwsgi>"}
-    _write_calibration(tmp_path, "20260101T000100Z-uwsgi-me-u16-bbbbbb", json.dumps(invalid))
-    _write_calibration(tmp_path, "20260101T000200Z-uvicorn-me-u16-cccccc", "{not json")
-    _write_calibration(tmp_path, ".partial-20260101T000300Z-x", "{}")
-    section = calibration_section(tmp_path)
-    assert section.startswith('<section id="calibration">') and section.endswith("</section>")
-    assert section.count("<tbody><tr>") == 1 and section.count("<tr") == 3  # head + 2 rows
-    assert "0.970" in section and "yes (&ge; 0.95)" in section and "not judged" in section
-    assert "<td>0.970-0.970</td>" in section
-    assert "&lt;uwsgi&gt;" in section and "<uwsgi>" not in section
-    assert "20260101T000200Z-uvicorn-me-u16-cccccc: JSONDecodeError" in section
-    assert ".partial" not in section
-
-
-def test_a_server_bound_on_both_sides_is_named_as_the_cause() -> None:
-    busy = {"server_cpu_pct": 99.0, "loadgen_cpu_pct": 30.0}
-    pair = _pair(
-        1,
-        400,
-        300,
-        wrk={**busy, "server_cpu_ms_per_request": 2.5},
-        harness={**busy, "server_cpu_ms_per_request": 3.3},
-    )
-    [remark] = calibrate.pair_remarks(pair, server_capacity_pct=100.0)
-    assert "server was the bottleneck on both sides" in remark and "2.50/3.30 ms" in remark
-    assert calibrate.pair_remarks(pair, server_capacity_pct=None) == [], "unpinned: no claim"
-    close = _pair(1, 400, 390, wrk=pair["wrk"], harness=pair["harness"])
-    assert calibrate.pair_remarks(close, server_capacity_pct=100.0) == []
-    saturated = _pair(
-        1, 400, 300, wrk=pair["wrk"], harness={**pair["harness"], "loadgen_cpu_pct": 95.0}
-    )
-    [remark] = calibrate.pair_remarks(saturated, server_capacity_pct=100.0)
-    assert "Locust was CPU-bound" in remark, "a saturated generator is the cause instead"
-
-
-def test_machine_cpu_usage_over_a_window() -> None:
-    meter = calibrate.MachineCpu()
-    meter.readings = [
-        calibrate.CpuReading(at=10.0, busy_s=100.0, steal_s=1.0),
-        calibrate.CpuReading(at=11.0, busy_s=101.5, steal_s=1.1),
-        calibrate.CpuReading(at=12.0, busy_s=102.0, steal_s=1.2),
-        calibrate.CpuReading(at=20.0, busy_s=200.0, steal_s=9.0),
-    ]
-    usage = meter.usage(10.0, 12.0)
-    assert usage is not None
-    assert usage.busy_pct == pytest.approx(100.0) and usage.steal_pct == pytest.approx(10.0)
-    assert meter.usage(11.5, 12.5) is None, "one reading is not a rate"

@@ -256,6 +256,7 @@ def local_server() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.slow
 def test_run_wrk_for_real(local_server: str, tmp_path: Path) -> None:
     binary = Path(require_wrk())
     assert wrk_version(binary).startswith("wrk ")
@@ -276,6 +277,7 @@ def test_run_wrk_for_real(local_server: str, tmp_path: Path) -> None:
     assert refused.result().non_2xx_3xx == refused.result().requests > 0
 
 
+@pytest.mark.slow
 def test_wrk_that_fails_is_an_error(tmp_path: Path) -> None:
     binary = Path(require_wrk())
     run = run_wrk(
@@ -289,6 +291,7 @@ def test_wrk_that_fails_is_an_error(tmp_path: Path) -> None:
         run.result()
 
 
+@pytest.mark.slow
 def test_interrupted_wrk_leaves_no_process(local_server: str, tmp_path: Path) -> None:
     """A Ctrl-C while wrk runs: run_wrk re-raises it and wrk's session is gone."""
     binary = require_wrk()

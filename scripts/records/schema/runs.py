@@ -1,69 +1,22 @@
-"""The results schema: what meta.json, summary.json, window.json and calibration.json hold.
-
-Every result file is written from, and read back into, the frozen dataclasses here; the JSON
-keys of those files appear in this module only. One SCHEMA_VERSION covers them all, and the
-readers accept every version written so far (or refuse with a message naming the version),
-so results from older benches keep loading in newer reports, as pyperf's do.
-
-Version history:
-    1  2026-11-22  first version: meta.json, summary.json (flat window figures, optional
-                   steps and slo), window.json, calibration.json
-"""
+"""meta.json, summary.json (and its steps) and window.json: one run of `make bench`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from enum import StrEnum
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from loadtests.window import WindowRecord
-
-SCHEMA_VERSION: Final = 1
-READABLE_VERSIONS: Final = frozenset({1})
-
-_T = TypeVar("_T")
-
-
-class Status(StrEnum):
-    """What a run (or a calibration) ended as."""
-
-    OK = "ok"
-    FAILED = "failed"  # did not complete: nothing, or nothing trustworthy, was measured
-    INVALID = "invalid"  # measured, but not trustworthy (e.g. the generator was saturated)
-
-
-class SchemaError(ValueError):
-    """A result file that does not match any version of the schema; the message says why."""
-
-
-def check_version(document: Mapping[str, Any], name: str) -> int:
-    """The document's schema_version, or SchemaError when this code cannot read it."""
-    version = document.get("schema_version")
-    if version not in READABLE_VERSIONS:
-        readable = ", ".join(map(str, sorted(READABLE_VERSIONS)))
-        raise SchemaError(f"{name} has schema_version {version!r}; this code reads {readable}")
-    return int(version)
-
-
-def _build(cls: type[_T], data: Mapping[str, Any], name: str) -> _T:
-    """A dataclass from the mapping's keys that are its fields; SchemaError naming the
-    missing required ones. Unknown keys are ignored (a newer writer's additions)."""
-    declared = fields(cls)  # type: ignore[arg-type]
-    known = {f.name for f in declared}
-    required = {f.name for f in declared if f.default is MISSING and f.default_factory is MISSING}
-    missing = sorted(required - set(data))
-    if missing:
-        raise SchemaError(f"{name} lacks {', '.join(missing)}")
-    return cls(**{key: value for key, value in data.items() if key in known})
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+from scripts.records.schema.base import (
+    SCHEMA_VERSION,
+    SchemaError,
+    Status,
+    build,
+    check_version,
+    number,
+    read_document,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +38,7 @@ class WindowFigures:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], name: str = "figures") -> WindowFigures:
-        return _build(cls, data, name)
+        return build(cls, data, name)
 
 
 @dataclass(frozen=True)
@@ -103,7 +56,7 @@ class WindowResources:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WindowResources:
-        return _build(cls, data, "resources")
+        return build(cls, data, "resources")
 
 
 def _window_json(figures: WindowFigures, endpoints: Mapping[str, WindowFigures]) -> dict[str, Any]:
@@ -218,7 +171,7 @@ class RunSummary:
                 users=int(data["users"]),
                 workers=int(data["workers"]),
                 threads=data.get("threads"),
-                window_s=_number(data.get("window_s")),
+                window_s=number(data.get("window_s")),
                 figures=WindowFigures.from_json(data, "summary.json"),
                 resources=WindowResources.from_json(data),
                 endpoints=_endpoints(data, "summary.json"),
@@ -322,7 +275,7 @@ class RunMeta:
         values["shape"] = values.get("shape") or "constant"
         for name in ("argv", "cpu_affinity", "user_steps"):
             values[name] = tuple(values.get(name) or ())
-        return _build(cls, values, "meta.json")
+        return build(cls, values, "meta.json")
 
 
 # Fields of meta.json every reader relies on, and their JSON types.
@@ -345,27 +298,7 @@ def window_from_json(data: Mapping[str, Any]) -> WindowRecord:
     """window.json back into the locustfile's record (unknown keys are a newer writer's)."""
     if not isinstance(data.get("users_target"), int):
         raise SchemaError("window.json lacks users_target")
-    return _build(WindowRecord, data, "window.json")
-
-
-def read_document(path: Path) -> dict[str, Any]:
-    """A JSON object from a result file; SchemaError saying what is wrong with it."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise SchemaError(f"{path.name} is missing") from None
-    except OSError as error:
-        raise SchemaError(f"{path.name} cannot be read ({error.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SchemaError(
-            f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: "
-            f"{error.msg})"
-        ) from None
-    if not isinstance(data, dict):
-        raise SchemaError(f"{path.name} is not a JSON object")
-    return data
+    return build(WindowRecord, data, "window.json")
 
 
 def read_meta(path: Path) -> RunMeta:

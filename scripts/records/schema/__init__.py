@@ -1,0 +1,68 @@
+"""The results schema: what meta.json, summary.json, window.json and calibration.json hold.
+
+Every result file is written from, and read back into, the frozen dataclasses of this
+package; the JSON keys of those files appear here only. One SCHEMA_VERSION covers them all
+(its history is in base.py), and the readers accept every version written so far, or refuse
+with a message naming the version, so results of older benches keep loading in newer
+reports, as pyperf's do.
+
+    base         SCHEMA_VERSION and its history, Status, SchemaError, strict JSON reading
+    runs         meta.json, summary.json and its steps, window.json
+    calibration  calibration.json
+"""
+
+from scripts.records.schema.base import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    SchemaError,
+    Status,
+    check_version,
+    read_document,
+)
+from scripts.records.schema.calibration import (
+    CalibrationPair,
+    CalibrationRecord,
+    HarnessSide,
+    SideResources,
+    WrkSide,
+    read_calibration,
+)
+from scripts.records.schema.runs import (
+    RunMeta,
+    RunSummary,
+    StepSummary,
+    WindowFigures,
+    WindowResources,
+    read_meta,
+    read_summary,
+    read_window,
+    step_stats_files,
+    window_from_json,
+    window_to_json,
+)
+
+__all__ = [
+    "READABLE_VERSIONS",
+    "SCHEMA_VERSION",
+    "CalibrationPair",
+    "CalibrationRecord",
+    "HarnessSide",
+    "RunMeta",
+    "RunSummary",
+    "SchemaError",
+    "SideResources",
+    "Status",
+    "StepSummary",
+    "WindowFigures",
+    "WindowResources",
+    "WrkSide",
+    "check_version",
+    "read_calibration",
+    "read_document",
+    "read_meta",
+    "read_summary",
+    "read_window",
+    "step_stats_files",
+    "window_from_json",
+    "window_to_json",
+]
