@@ -41,9 +41,18 @@ from loadtests.scenarios import (
     Scenario,
     UserContext,
 )
+from loadtests.server_counts import FILE_NAME as SERVER_COUNTS_FILE
+from loadtests.server_counts import ServerCountsObserver
 from loadtests.shape import LoadShape
 from loadtests.tokens import TokenFormatError, TokenPair
-from loadtests.window import LoopLagMonitor, StepHooks, WindowController, merge_lag
+from loadtests.window import (
+    LoopLagMonitor,
+    ObserverChain,
+    StepHooks,
+    WindowController,
+    WindowObserver,
+    merge_lag,
+)
 
 SETUP_LOGIN_NAME = f"POST {TOKEN_PATH} (setup)"
 REFRESH_NAME = f"POST {REFRESH_PATH}"
@@ -76,6 +85,12 @@ def add_arguments(parser: Any) -> None:
         env_var="LOCUST_TOKENS_FILE",
         help="JSON file of JWT pairs the app issued (manage.py issue_tokens): users take their "
         "account's pair instead of logging in over HTTP",
+    )
+    parser.add_argument(
+        "--server-counts-dir",
+        default="",
+        help="the sample app's REQUEST_COUNTS_DIR: read at each window's edges into "
+        "server_counts.json (the server's own count of what it answered)",
     )
     parser.add_argument(
         "--seeded-users",
@@ -163,7 +178,7 @@ def on_init(environment: Environment, **_: Any) -> None:
             quit_runner=runner.quit,
             # workers report every WORKER_REPORT_INTERVAL: wait for their last report
             final_write_s=WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5,
-            observer=MasterLatency(runner, *_latency_files(options)),
+            observer=_observers(options, MasterLatency(runner, *_latency_files(options))),
         )
         if steps:  # the harness refuses this combination; by hand, say why and stop
             controller.record.reason = "step load needs a single Locust process"
@@ -179,9 +194,20 @@ def on_init(environment: Environment, **_: Any) -> None:
             final_write_s=CSV_STATS_INTERVAL_SEC + 0.5,
             start_users=lambda users: runner.start(users, spawn_rate),
             snapshot=lambda index, users: _write_step_stats(environment, options, index, users),
-            observer=LocalLatency(environment, *_latency_files(options)),
+            observer=_observers(options, LocalLatency(environment, *_latency_files(options))),
         )
     gevent.spawn(controller.run, hooks)
+
+
+def _observers(options: Any, latency: WindowObserver) -> WindowObserver:
+    """The latency recorder, plus the server's own counters when the harness names them."""
+    if not options.server_counts_dir:
+        return latency
+    output = (
+        Path(options.window_file).with_name(SERVER_COUNTS_FILE) if options.window_file else None
+    )
+    counts = ServerCountsObserver(Path(options.server_counts_dir), output)
+    return ObserverChain((latency, counts))
 
 
 def _latency_files(options: Any) -> tuple[Path | None, Path | None]:

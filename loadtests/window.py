@@ -109,6 +109,25 @@ class WindowObserver(Protocol):
 
 
 @dataclass(frozen=True)
+class ObserverChain:
+    """Several observers told the same window edges, in order."""
+
+    observers: tuple[WindowObserver, ...]
+
+    def window_opened(self, index: int, users: int, started_at: float) -> None:
+        for observer in self.observers:
+            observer.window_opened(index, users, started_at)
+
+    def window_closed(self, index: int, ended_at: float) -> None:
+        for observer in self.observers:
+            observer.window_closed(index, ended_at)
+
+    def load_stopped(self) -> None:
+        for observer in self.observers:
+            observer.load_stopped()
+
+
+@dataclass(frozen=True)
 class StepHooks:
     """What the controller does to Locust: plain callables, so the logic is testable."""
 

@@ -113,6 +113,8 @@ def base_meta(
         slo_p99_ms=plan.slo_p99_ms,
         locust_processes=plan.locust_processes,
         tokens=_token_facts(context.tokens),
+        max_error_rate=plan.max_error_rate,
+        errors_expected=plan.errors_expected,
     )
 
 
@@ -159,10 +161,13 @@ def run_one(
     directory = RunDirectory(plan.results_dir / "runs", run_id)
     run_dir = directory.create()
     db_path = context.scratch / f"{run_id}.sqlite3"
+    counts_dir = context.scratch / f"counts-{run_id}"
+    counts_dir.mkdir()
     app = AppSettings(
         secret_key=context.secret_key,
         database_url=f"sqlite:///{db_path}",
         access_lifetime_s=plan.access_lifetime_s,
+        request_counts_dir=counts_dir,
     )
     launch = LaunchRequest(
         spec=spec,
@@ -205,6 +210,7 @@ def run_one(
                 RunIdentity(run_id, spec.name, server.workers, meta.threads),
                 lambda progress: console.progress(label, plan.window_total_s, progress),
                 tokens_file=context.tokens.path if context.tokens else None,
+                server_counts_dir=counts_dir,
             )
     except BaseException as error:  # recorded, published, then re-raised unless expected
         raised = error

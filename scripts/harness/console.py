@@ -26,7 +26,7 @@ class Console:
         else:
             where = f"measuring {min(progress.window_elapsed_s, total_s):.0f}/{total_s:.0f} s"
         line = (
-            f"{label}  {where}  live rps {progress.rps:7.1f}  "
+            f"{label}  {where}  window goodput {progress.rps:7.1f}/s  "
             f"requests {progress.requests}  failures {progress.failures}"
         )
         if self.tty:

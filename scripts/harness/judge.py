@@ -7,10 +7,21 @@ why each has its value:
   busy answers its events late, so response times include waiting inside Locust.
 - LOOP_LAG_LIMIT_MS 5: a healthy Locust process here wakes about 1 ms late, a starved one
   tens of ms (34 ms seen with its CPU shared); CPU percent alone misses a shared CPU.
+- DEFAULT_MAX_ERROR_RATE 1 %: a real API under its normal load answers essentially every
+  request; more errors than this means the figures describe a broken server, whose fast
+  errors would otherwise read as speed. Runs that provoke errors on purpose declare it
+  (errors_expected) and their errors are figures instead; a dead server still fails them.
+- NOISY_STEAL_PCT 5 and NOISY_OTHER_CPU_PCT 15 (of one CPU, over the window): on this
+  2-core VM a quiet window shows steal under 1 % and other processes under 5 %; 5 % of a CPU
+  taken by the hypervisor is a tenth of a one-core server's capacity, and 15 % of a CPU of
+  other work means something else ran (a stray test, a build). Such a run is kept and
+  flagged (machine_noisy), not failed: the noise is recorded so the report can say how much
+  of the spread it explains.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from loadtests.window import WindowRecord
@@ -18,6 +29,39 @@ from scripts.harness.sampling import SATURATION_CPU_PCT, ResourceSummary
 from scripts.records.schema import Status, WindowFigures
 
 LOOP_LAG_LIMIT_MS: Final = 5.0
+DEFAULT_MAX_ERROR_RATE: Final = 0.01
+NOISY_STEAL_PCT: Final = 5.0
+NOISY_OTHER_CPU_PCT: Final = 15.0
+
+
+@dataclass(frozen=True)
+class ServerExit:
+    """The server's main process ended during the load."""
+
+    exit_code: int
+    seconds_into_window: float | None  # None: before the window opened
+
+    def describe(self) -> str:
+        how = f"signal {-self.exit_code}" if self.exit_code < 0 else f"status {self.exit_code}"
+        when = (
+            "before the measured window"
+            if self.seconds_into_window is None
+            else f"{self.seconds_into_window:.1f} s into the window"
+        )
+        return f"the server exited ({how}) {when}"
+
+
+def error_summary(figures: WindowFigures) -> str:
+    """ "37 % of responses were errors: HTTP 502 x 1,200, ConnectionRefusedError x 9,000"."""
+    kinds = sorted(figures.failures_by_kind.items(), key=lambda item: -item[1])
+    listed = ", ".join(f"{kind} x {count:,}" for kind, count in kinds) or (
+        f"{figures.failures:,} failures"
+    )
+    return f"{figures.error_rate:.0%} of responses were errors: {listed}"
+
+
+def is_noisy(steal_pct: float | None, other_cpu_pct: float | None) -> bool:
+    return (steal_pct or 0.0) > NOISY_STEAL_PCT or (other_cpu_pct or 0.0) > NOISY_OTHER_CPU_PCT
 
 
 def saturation_signs(window: WindowRecord, busiest_process_cpu_pct: float | None) -> list[str]:
@@ -41,8 +85,19 @@ def judge(
     locust_status: int,
     figures: WindowFigures | None,
     resources: ResourceSummary,
+    *,
+    server_exit: ServerExit | None = None,
+    listener_lost: bool = False,
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+    errors_expected: bool = False,
 ) -> tuple[Status, str]:
-    """(status, reason) of a run whose load phase finished."""
+    """(status, reason) of a run whose load phase finished. A dead server decides first,
+    whatever else happened; the generator's saturation is judged only for a server that
+    was alive and answering."""
+    if server_exit is not None:
+        return Status.FAILED, server_exit.describe()
+    if listener_lost:
+        return Status.FAILED, "the server's listener stopped accepting connections during the load"
     if window is None:
         return Status.FAILED, f"Locust exited with status {locust_status} before any window"
     if not window.completed:
@@ -52,7 +107,14 @@ def judge(
     if figures is None or figures.requests == 0:
         return Status.FAILED, "no request completed in the measured window"
     if figures.failures == figures.requests:
-        return Status.FAILED, "every request in the measured window failed"
+        return Status.FAILED, "every request in the measured window failed: " + error_summary(
+            figures
+        )
+    if not errors_expected and figures.error_rate > max_error_rate:
+        return Status.FAILED, (
+            f"{error_summary(figures)} (more than MAX_ERROR_RATE {max_error_rate:.0%}); "
+            "its figures are kept but not compared"
+        )
     signs = saturation_signs(window, resources.loadgen_max_process_cpu_pct)
     if signs:
         return Status.INVALID, (

@@ -8,7 +8,6 @@ writes its statistics on TERM), KILL after a grace period.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import sys
 import time
@@ -16,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtests.progress import FILE_NAME as PROGRESS_FILE
+from loadtests.progress import WindowProgress
 from loadtests.shape import LoadShape
 from servers.child import ChildSpec, ManagedChild, child_environment
 from servers.registry import PROJECT_DIR
@@ -43,6 +44,7 @@ class LoadRequest:
     processes: int = 1
     burn_ms: float = 0.0  # test-only: CPU burnt per task, to starve the generator on purpose
     tokens_file: Path | None = None  # the app's issued JWT pairs: no logins over HTTP
+    server_counts_dir: Path | None = None  # the app's request counters, read at window edges
 
     @property
     def most_users(self) -> int:
@@ -111,6 +113,11 @@ class LoadRequest:
             *(["--processes", str(self.processes)] if self.processes > 1 else []),
             *(["--burn-ms", f"{self.burn_ms:g}"] if self.burn_ms > 0 else []),
             *(["--tokens-file", str(self.tokens_file)] if self.tokens_file else []),
+            *(
+                ["--server-counts-dir", str(self.server_counts_dir)]
+                if self.server_counts_dir
+                else []
+            ),
             *(["--steps", self.shape.to_arg()] if self.shape.stepped else []),
         ]
 
@@ -150,24 +157,15 @@ class Progress:
 
 
 def read_progress(request: LoadRequest, started: float) -> Progress:
-    """The latest state from Locust's history CSV and the window file (both may lag ~1 s)."""
-    rps, requests, failures = 0.0, 0, 0
-    history = request.run_dir / f"{CSV_PREFIX}_stats_history.csv"
-    try:
-        with history.open(newline="") as handle:
-            last = None
-            for row in csv.DictReader(handle):
-                if row.get("Name") == "Aggregated":
-                    last = row
-        if last is not None:
-            rps = float(last["Requests/s"] or 0)
-            requests = int(last["Total Request Count"] or 0)
-            failures = int(last["Total Failure Count"] or 0)
-    except (OSError, ValueError, KeyError):
-        pass
+    """The latest state: the phase from window.json, and what the open window has counted
+    so far from our own recording (window_progress.json, rewritten every second), never
+    Locust's history CSV, which lags up to 3 s and whose rps is not over the window."""
     window: dict[str, object] = {}
     with contextlib.suppress(OSError, ValueError):
         window = json.loads(request.window_file.read_text())
+    counted: WindowProgress | None = None
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        counted = WindowProgress.read(request.run_dir / PROGRESS_FILE)
     window_started = window.get("window_started_at")
     window_elapsed: float | None = None
     if isinstance(window_started, int | float):
@@ -176,14 +174,14 @@ def read_progress(request: LoadRequest, started: float) -> Progress:
     elif window.get("ready_at") is not None:
         phase = "warming up"
     else:
-        phase = "logging in"
+        phase = "starting users"
     return Progress(
         phase=phase,
         elapsed_s=time.monotonic() - started,
         window_elapsed_s=window_elapsed,
-        rps=rps,
-        requests=requests,
-        failures=failures,
+        rps=counted.goodput_rps if counted else 0.0,
+        requests=counted.requests if counted else 0,
+        failures=counted.failures if counted else 0,
     )
 
 

@@ -1,20 +1,32 @@
 """The load phase of one bench run: Locust with resource sampling, then the run's figures.
 
 Locust runs with its managed window (loadtests/window.py) while the sampler records both
-process trees; afterwards window.json says what was measured, Locust's CSVs give the
-figures of each window, and the judge says whether the run is ok, failed or invalid.
+process trees and the machine's CPU, and the server is watched: its main process exiting
+fails the run, whatever else happened. Afterwards window.json says when the windows were,
+latency.json (our own microsecond recording) gives each window's figures, the server's own
+counters say what it answered in the same windows, and the judge says whether the run is
+ok, failed or invalid.
 """
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.window import WindowRecord
 from scripts.harness.capacity import capacity
-from scripts.harness.judge import judge
+from scripts.harness.exact import (
+    count_warning,
+    read_latency,
+    read_server_counts,
+    window_figures,
+)
+from scripts.harness.judge import ServerExit, is_noisy, judge
 from scripts.harness.locust_runner import LoadRequest, Progress, run_locust
+from scripts.harness.machine_cpu import MachineCpu
 from scripts.harness.plan import BenchPlan
 from scripts.harness.sampling import ResourceSampler, ResourceSummary, Sample, summarize
 from scripts.records.locust_csv import read_locust_window
@@ -54,39 +66,116 @@ class LoadOutcome:
     logins_and_warmup_s: float | None
 
 
+@dataclass
+class ServerWatch:
+    """Notices, once a second while Locust runs, when the server's main process exits."""
+
+    server: RunningServer
+    exited_at: float | None = None
+    exit_code: int | None = None
+
+    def check(self) -> None:
+        if self.exited_at is None and not self.server.child.running:
+            self.exited_at = time.time()
+            self.exit_code = self.server.child.exit_code
+
+    def verdict(self, window: WindowRecord | None) -> ServerExit | None:
+        self.check()
+        if self.exited_at is None or self.exit_code is None:
+            return None
+        opened = window.window_started_at if window else None
+        into = None if opened is None else max(0.0, self.exited_at - opened)
+        return ServerExit(self.exit_code, into)
+
+
+def listener_accepts(host: str, port: int) -> bool:
+    """Whether the server's socket still accepts a connection (an open port is not health,
+    but a closed one after the load is a dead server)."""
+    try:
+        with socket.create_connection((host, port), timeout=2.0):
+            return True
+    except OSError:
+        return False
+
+
 def window_resources(
-    figures: WindowFigures, resources: ResourceSummary, lag: WindowRecord | dict[str, object]
+    figures: WindowFigures,
+    resources: ResourceSummary,
+    lag: WindowRecord | dict[str, object],
+    machine: MachineCpu,
+    bounds: tuple[float, float],
 ) -> WindowResources:
-    """The resource and generator figures of one window, as summary.json carries them."""
+    """The resource, generator and machine-noise figures of one window."""
     server_cores = (resources.server_cpu_pct or 0.0) / 100
     lag_mean = lag.get("loop_lag_mean_ms") if isinstance(lag, dict) else lag.loop_lag_mean_ms
     lag_p95 = lag.get("loop_lag_p95_ms") if isinstance(lag, dict) else lag.loop_lag_p95_ms
+    usage = machine.usage(*bounds)
+    other = None
+    if usage is not None and resources.server_cpu_pct is not None:
+        ours = resources.server_cpu_pct + (resources.loadgen_cpu_pct or 0.0)
+        # never below 0: the samplers read at slightly different moments
+        other = max(0.0, usage.busy_pct - ours)
+    steal = usage.steal_pct if usage else None
+    goodput = figures.goodput_rps if figures.goodput_rps is not None else figures.rps
     return WindowResources(
         server_cpu_pct=resources.server_cpu_pct,
         server_rss_peak_mb=resources.server_rss_peak_mb,
-        rps_per_cpu_core=figures.rps / server_cores if server_cores > 0 else None,
+        rps_per_cpu_core=goodput / server_cores if server_cores > 0 else None,
         loadgen_cpu_pct=resources.loadgen_cpu_pct,
         loadgen_max_process_cpu_pct=resources.loadgen_max_process_cpu_pct,
         loadgen_loop_lag_mean_ms=lag_mean if isinstance(lag_mean, float) else None,
         loadgen_loop_lag_p95_ms=lag_p95 if isinstance(lag_p95, float) else None,
+        steal_pct=steal,
+        other_cpu_pct=other,
+        machine_noisy=is_noisy(steal, other),
     )
 
 
-def _steps(window: WindowRecord, samples: list[Sample], run_dir: Path) -> list[StepSummary]:
-    steps = []
-    for step in window.steps:
-        step_resources = summarize(samples, step["window_started_at"], step["window_ended_at"])
-        figures, endpoints = read_locust_window(run_dir / step["stats_file"])
-        steps.append(
+def _window_bounds(window: WindowRecord, users: tuple[int, ...]) -> list[tuple[int, float, float]]:
+    """(users, start, end) of every measured window."""
+    if window.steps:
+        return [
+            (int(step["users"]), float(step["window_started_at"]), float(step["window_ended_at"]))
+            for step in window.steps
+        ]
+    if window.window_started_at is None or window.window_ended_at is None:
+        return []
+    return [(users[0], float(window.window_started_at), float(window.window_ended_at))]
+
+
+def _windows(
+    window: WindowRecord,
+    plan: BenchPlan,
+    run_dir: Path,
+    samples: list[Sample],
+    machine: MachineCpu,
+) -> list[StepSummary]:
+    """Each measured window's figures: from our own recording (latency.json), or, without
+    it, Locust's statistics of the window."""
+    recorded = read_latency(run_dir)
+    step_files = [str(step.get("stats_file", "")) for step in window.steps]
+    windows = []
+    for index, (users, start, end) in enumerate(_window_bounds(window, plan.shape.steps)):
+        if index < len(recorded):
+            figures, endpoints = window_figures(recorded[index])
+        else:
+            csv_name = step_files[index] if window.steps else "locust_stats.csv"
+            if not (run_dir / csv_name).exists():
+                continue
+            figures, endpoints = read_locust_window(run_dir / csv_name)
+        lag: WindowRecord | dict[str, object] = window.steps[index] if window.steps else window
+        windows.append(
             StepSummary(
-                users=int(step["users"]),
-                window_s=float(step["window_s"]),
+                users=users,
+                window_s=end - start,
                 figures=figures,
-                resources=window_resources(figures, step_resources, step),
+                resources=window_resources(
+                    figures, summarize(samples, start, end), lag, machine, (start, end)
+                ),
                 endpoints=endpoints,
             )
         )
-    return steps
+    return windows
 
 
 def _load_span(window: WindowRecord | None) -> tuple[float | None, float | None]:
@@ -103,6 +192,23 @@ def _load_span(window: WindowRecord | None) -> tuple[float | None, float | None]
     return span_s, span_s - windows_s
 
 
+def _ground_truth(
+    run_dir: Path, windows: list[StepSummary]
+) -> tuple[int | None, int | None, list[str]]:
+    """(what the server answered in the windows, its restarted workers, warnings)."""
+    counts = read_server_counts(run_dir)
+    if not counts:
+        return None, None, []
+    warnings = []
+    for step, count in zip(windows, counts, strict=False):
+        warning = count_warning(step.figures.requests, count.served_total)
+        if warning:
+            warnings.append(f"{step.users} users: {warning}" if len(windows) > 1 else warning)
+    served = sum(count.served_total for count in counts)
+    restarts = sum(len(count.new_pids) for count in counts)
+    return served, restarts, warnings
+
+
 def measure_load(
     plan: BenchPlan,
     server: RunningServer,
@@ -111,6 +217,7 @@ def measure_load(
     identity: RunIdentity,
     on_progress: Callable[[Progress], None],
     tokens_file: Path | None = None,
+    server_counts_dir: Path | None = None,
 ) -> LoadOutcome:
     """Run Locust against `server` with resource sampling and judge what it measured."""
     load = LoadRequest(
@@ -128,43 +235,58 @@ def measure_load(
         processes=plan.locust_processes,
         burn_ms=plan.loadgen_burn_ms,
         tokens_file=tokens_file,
+        server_counts_dir=server_counts_dir,
     )
     sampler = ResourceSampler(run_dir / "resources.csv")
     sampler.watch("server", server.pid)
     sampler.start()
+    watch = ServerWatch(server)
+
+    def progress(update: Progress) -> None:
+        watch.check()
+        on_progress(update)
+
     try:
-        locust_status = run_locust(
-            load, on_progress, on_started=lambda pid: sampler.watch("loadgen", pid)
-        )
+        with MachineCpu() as machine:
+            locust_status = run_locust(
+                load, progress, on_started=lambda pid: sampler.watch("loadgen", pid)
+            )
     finally:
         samples = sampler.stop()
     window = read_window(load.window_file) if load.window_file.exists() else None
-    span_s, logins_and_warmup_s = _load_span(window)
-    bounds = (
-        (float(window.window_started_at), float(window.window_ended_at or 0.0))
-        if window is not None and window.window_started_at is not None
-        else (0.0, 0.0)
+    server_exit = watch.verdict(window)
+    listener_lost = server_exit is None and not listener_accepts(
+        server.request.host, server.request.port
     )
-    resources = summarize(samples, *bounds)
-    observed = {"server": list(resources.server_cpus), "loadgen": list(resources.loadgen_cpus)}
-    steps: list[StepSummary] = []
-    last: StepSummary | None = None
+    span_s, logins_and_warmup_s = _load_span(window)
+    whole = (
+        summarize(samples, float(window.window_started_at), float(window.window_ended_at or 0.0))
+        if window is not None and window.window_started_at is not None
+        else summarize(samples, 0.0, 0.0)
+    )
+    observed = {"server": list(whole.server_cpus), "loadgen": list(whole.loadgen_cpus)}
+    windows: list[StepSummary] = []
     if window is not None and window.completed:
-        if plan.shape.stepped:
-            steps = _steps(window, samples, run_dir)
-            last = steps[-1] if steps else None
-        elif (run_dir / "locust_stats.csv").exists():
-            figures, endpoints = read_locust_window(run_dir / "locust_stats.csv")
-            last = StepSummary(
-                users=plan.shape.first_users,
-                window_s=float(window.window_s or 0.0),
-                figures=figures,
-                resources=window_resources(figures, resources, window),
-                endpoints=endpoints,
-            )
-    status, reason = judge(window, locust_status, last.figures if last else None, resources)
+        windows = _windows(window, plan, run_dir, samples, machine)
+    last = windows[-1] if windows else None
+    status, reason = judge(
+        window,
+        locust_status,
+        last.figures if last else None,
+        whole,
+        server_exit=server_exit,
+        listener_lost=listener_lost,
+        max_error_rate=plan.max_error_rate,
+        errors_expected=plan.errors_expected,
+    )
     summary = None
     if last is not None and window is not None:
+        served, restarts, warnings = _ground_truth(run_dir, windows)
+        if any(step.resources.machine_noisy for step in windows):
+            warnings.append(
+                "the machine was noisy during the window (steal or other processes' CPU "
+                "above its limit): compare with care"
+            )
         summary = RunSummary(
             run_id=identity.run_id,
             server=identity.server,
@@ -182,12 +304,15 @@ def measure_load(
             logins_failed=window.logins_failed,
             loadgen_cpu_warning=window.cpu_warning,
             shape="steps" if plan.shape.stepped else None,
-            steps=tuple(steps),
+            steps=tuple(windows) if plan.shape.stepped else (),
             slo=(
-                capacity(list(steps) or [last], plan.slo_p99_ms).as_json()
+                capacity(windows, plan.slo_p99_ms).as_json()
                 if plan.slo_p99_ms is not None
                 else None
             ),
+            server_counted=served,
+            worker_restarts=restarts,
+            warnings=tuple(warnings),
         )
     return LoadOutcome(
         status=status,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from loadtests.scenarios import SCENARIOS
 from loadtests.shape import LoadShape
+from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
 from scripts.options.parsing import OneLineErrorParser, port_number, positive_int
 from servers.placement import PLACEMENTS, Placement, default_mode, place
 from servers.registry import ServerSpec, get_server, server_names
@@ -91,6 +92,17 @@ def user_counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def error_rate(text: str) -> float:
+    """argparse type: a share of requests, 0 to 1 (0.01 is 1 %)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
+    return value
+
+
 def results_directory(text: str) -> Path:
     """argparse type: a directory that exists or can be created (checked, not created)."""
     path = Path(text).expanduser()
@@ -131,6 +143,8 @@ class BenchPlan:
     make_report: bool
     placement: Placement
     slo_p99_ms: float | None = None
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+    errors_expected: bool = False
     locust_processes: int = 1
     loadgen_burn_ms: float = 0.0
 
@@ -271,6 +285,19 @@ def build_parser() -> OneLineErrorParser:
         default=1,
         help="Locust processes, to raise the generator's capacity (default: 1)",
     )
+    parser.add_argument(
+        "--max-error-rate",
+        type=error_rate,
+        default=DEFAULT_MAX_ERROR_RATE,
+        help="a run whose failures exceed this share of its requests is failed "
+        f"(default: {DEFAULT_MAX_ERROR_RATE:g}, i.e. 1 %%)",
+    )
+    parser.add_argument(
+        "--errors-expected",
+        action="store_true",
+        help="the run provokes errors on purpose (overload, slow clients): its errors are "
+        "figures, not a gate; a server that dies still fails it",
+    )
     # tests only: burn Locust CPU per task to starve the generator on purpose
     parser.add_argument("--loadgen-burn-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -338,4 +365,6 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         locust_processes=args.locust_processes,
         loadgen_burn_ms=args.loadgen_burn_ms,
         slo_p99_ms=args.slo_p99_ms,
+        max_error_rate=args.max_error_rate,
+        errors_expected=args.errors_expected,
     )

@@ -29,6 +29,7 @@ def _number(text: str | None) -> float | None:
 def _figures(row: dict[str, str]) -> WindowFigures:
     requests = int(row["Request Count"])
     failures = int(row["Failure Count"])
+    percentiles = {name: _number(row.get(column)) for name, column in PERCENTILE_COLUMNS.items()}
     return WindowFigures(
         requests=requests,
         failures=failures,
@@ -36,7 +37,11 @@ def _figures(row: dict[str, str]) -> WindowFigures:
         rps=_number(row["Requests/s"]) or 0.0,
         avg_ms=_number(row["Average Response Time"]),
         min_ms=_number(row["Min Response Time"]),
-        **{name: _number(row.get(column)) for name, column in PERCENTILE_COLUMNS.items()},
+        p50_ms=percentiles["p50_ms"],
+        p90_ms=percentiles["p90_ms"],
+        p95_ms=percentiles["p95_ms"],
+        p99_ms=percentiles["p99_ms"],
+        p999_ms=percentiles["p999_ms"],
         max_ms=_number(row["Max Response Time"]),
     )
 

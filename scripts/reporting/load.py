@@ -21,8 +21,10 @@ from typing import Any, Final, TypeAlias
 
 import pandas as pd
 
+from loadtests.latency import FILE_NAME as LATENCY_FILE
 from loadtests.window import WindowRecord
 from scripts.records.schema import (
+    LATENCY_HDR,
     RunMeta,
     RunSummary,
     SchemaError,
@@ -45,6 +47,7 @@ from scripts.reporting.frames import (
     read_resources,
     read_stats,
 )
+from scripts.reporting.hdr_frames import read_hdr_stats
 
 
 class ReportStatus(StrEnum):
@@ -237,10 +240,15 @@ def _measured_windows(
     return list(zip(summary.steps, files, strict=True))
 
 
-def _window_stats(step: StepSummary, path: Path) -> pd.DataFrame:
+def _window_stats(step: StepSummary, path: Path, index: int) -> pd.DataFrame:
     """One window's statistics with the user count they were measured at, and its run-level
-    figures on the Aggregated row (NaN on the endpoints' rows)."""
-    stats = read_stats(path).assign(users=step.users)
+    figures on the Aggregated row (NaN on the endpoints' rows). A schema-2 window reads our
+    own microsecond recording (latency.json), an older one Locust's statistics CSV."""
+    hdr_file = path.parent / LATENCY_FILE
+    if step.figures.latency_source == LATENCY_HDR and hdr_file.exists():
+        stats = read_hdr_stats(hdr_file, index).assign(users=step.users)
+    else:
+        stats = read_stats(path).assign(users=step.users)
     aggregated = (stats["endpoint"] == AGGREGATED).tolist()
     return stats.assign(
         **{
@@ -258,7 +266,8 @@ def _load_usable(
     frames = _RunFrames()
     windows = _measured_windows(run_dir, meta, summary, window)
     frames.stats = pd.concat(
-        [_window_stats(step, path) for step, path in windows], ignore_index=True
+        [_window_stats(step, path, index) for index, (step, path) in enumerate(windows)],
+        ignore_index=True,
     )
     history_path = run_dir / HISTORY_FILE
     start_s = _window_start_s(window, history_path, float(meta.duration_s), frames.notes)
@@ -284,16 +293,24 @@ def _load_usable(
 
 
 def _summary_notes(summary: RunSummary, stats: pd.DataFrame) -> list[str]:
-    """Where summary.json and Locust's CSV disagree (the numbers come from the CSV). A
-    step-load run's top-level figures are its last step's."""
+    """Where summary.json and the statistics the report reads disagree (the numbers come
+    from the statistics), what the run itself warned of, and where a run's latency comes
+    from Locust's rounded buckets. A step-load run's top-level figures are its last step's."""
+    notes = list(summary.warnings)
+    source = LATENCY_FILE if summary.figures.latency_source == LATENCY_HDR else STATS_FILE
+    if source == STATS_FILE:
+        notes.append(
+            "latency from Locust's millisecond buckets (a schema-1 run): whole milliseconds "
+            "below 100 ms, rounded, so differences under 1 ms are below its resolution"
+        )
     aggregate = stats[stats["endpoint"] == AGGREGATED].iloc[-1]
     claimed = summary.figures.requests
     if claimed != int(aggregate["requests"]):
-        return [
-            f"summary.json says {claimed} requests, {STATS_FILE} {int(aggregate['requests'])}; "
-            f"the report uses {STATS_FILE}"
-        ]
-    return []
+        notes.append(
+            f"summary.json says {claimed} requests, {source} {int(aggregate['requests'])}; "
+            f"the report uses {source}"
+        )
+    return notes
 
 
 def load_run(run_dir: Path) -> tuple[RunRecord, _RunFrames]:

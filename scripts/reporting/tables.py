@@ -9,6 +9,7 @@ because one number from one run is noise and a mean would hide an outlier run.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,6 +19,7 @@ import pandas as pd
 
 from scripts.records.schema import RunMeta
 from scripts.reporting.frames import AGGREGATED
+from scripts.reporting.hdr_frames import HISTOGRAM_COLUMN, pooled_percentiles
 from scripts.reporting.load import SHAPE_CONSTANT, RunRecord
 from servers.registry import server_names
 
@@ -32,7 +34,7 @@ SUMMARY_METRICS: Final[Mapping[str, str]] = MappingProxyType(
         "requests": "requests",
         "failures": "failures",
         "error_rate": "error rate",
-        "rps": "rps",
+        "rps": "goodput rps",
         "p50_ms": "p50 ms",
         "p90_ms": "p90 ms",
         "p95_ms": "p95 ms",
@@ -48,7 +50,20 @@ RESOURCE_METRICS: Final[Mapping[str, str]] = MappingProxyType(
         "loadgen_cpu_pct": "Locust CPU %",
     }
 )
-ALL_METRICS: Final[Mapping[str, str]] = MappingProxyType({**SUMMARY_METRICS, **RESOURCE_METRICS})
+# Shown only where a group has repeats.
+REPEAT_METRICS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "rps_cv": "goodput CV",
+        "pooled_p50_ms": "p50 ms pooled",
+        "pooled_p99_ms": "p99 ms pooled",
+    }
+)
+ALL_METRICS: Final[Mapping[str, str]] = MappingProxyType(
+    {**SUMMARY_METRICS, "samples": "samples", **RESOURCE_METRICS}
+)
+PERCENTILE_METRICS: Final = frozenset({"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms"})
+# A configuration whose goodput varies more than this across repeats gets a warning.
+CV_LIMIT: Final = 0.05
 # Locust keeps whole milliseconds below 100 ms: closer p50s than this cannot be told apart.
 LOCUST_RESOLUTION_MS: Final = 1.0
 # Settings that make runs of one group incomparable when they differ, and how to say so.
@@ -165,6 +180,25 @@ def aggregate_rows(stats: pd.DataFrame) -> pd.DataFrame:
     return stats[stats["endpoint"] == AGGREGATED].reset_index(drop=True)
 
 
+def _repeat_figures(runs: pd.DataFrame) -> dict[str, float]:
+    """With repeats: the CV of goodput over the runs (sample standard deviation / mean), and
+    the percentiles of all runs' histograms pooled exactly (only when every run has one:
+    schema-1 runs carry Locust's buckets, which do not pool)."""
+    figures = dict.fromkeys([*REPEAT_METRICS, "pooled_samples"], math.nan)
+    if len(runs) < 2:
+        return figures
+    goodput = pd.to_numeric(runs["rps"], errors="coerce")
+    if goodput.notna().all() and goodput.mean() > 0:
+        figures["rps_cv"] = float(goodput.std(ddof=1) / goodput.mean())
+    histograms = runs.get(HISTOGRAM_COLUMN)
+    if histograms is not None and histograms.notna().all():
+        pooled = pooled_percentiles([str(text) for text in histograms])
+        figures["pooled_p50_ms"] = pooled["p50_ms"]
+        figures["pooled_p99_ms"] = pooled["p99_ms"]
+        figures["pooled_samples"] = pooled["samples"]
+    return figures
+
+
 def summarize(stats: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration: median, min and max of each metric over its runs.
 
@@ -180,6 +214,8 @@ def summarize(stats: pd.DataFrame) -> pd.DataFrame:
         *itertools.chain.from_iterable(
             (metric, f"{metric}_min", f"{metric}_max") for metric in ALL_METRICS
         ),
+        *REPEAT_METRICS,
+        "pooled_samples",
         "run_ids",
     ]
     if per_run.empty:
@@ -194,6 +230,7 @@ def summarize(stats: pd.DataFrame) -> pd.DataFrame:
             row[metric] = float(values.median())
             row[f"{metric}_min"] = float(values.min())
             row[f"{metric}_max"] = float(values.max())
+        row.update(_repeat_figures(runs))
         row["run_ids"] = ";".join(sorted(runs["run_id"].astype(str)))
         rows.append(row)
     rows.sort(key=_config_order)
@@ -290,11 +327,14 @@ def runs_table(runs: Sequence[RunRecord]) -> pd.DataFrame:
 
 def format_value(metric: str, value: float) -> str:
     """One figure as a reader wants it: counts whole, rates with one decimal, error rate
-    as a percentage, milliseconds whole when Locust gave whole milliseconds."""
+    and CV as percentages, milliseconds whole when Locust gave whole milliseconds."""
     if pd.isna(value):
         return "-"
-    if metric in {"requests", "failures"}:
+    if metric in {"requests", "failures", "samples"}:
         return f"{value:,.0f}"
+    if metric == "rps_cv":
+        flag = " (above 5 %: noisy)" if value > CV_LIMIT else ""
+        return f"{value * 100:.1f} %{flag}"
     if metric == "error_rate":
         return f"{value * 100:.2f} %"
     if metric == "rps":
@@ -304,7 +344,16 @@ def format_value(metric: str, value: float) -> str:
 
 def format_cell(row: Row, metric: str) -> Cell:
     """The median, and the min-max range of the runs when there were several and they
-    differ as displayed."""
+    differ as displayed. A percentile the window holds too few samples for is
+    "n/a (N samples)" (the rule of loadtests/latency.py), never a number."""
+    samples = row.get("samples")
+    if metric in PERCENTILE_METRICS and pd.isna(row[metric]) and pd.notna(samples):
+        return Cell(f"n/a ({float(samples):,.0f} samples)")
+    if metric in REPEAT_METRICS:
+        value = row.get(metric)
+        if metric.startswith("pooled_") and pd.isna(value) and pd.notna(row.get("pooled_samples")):
+            return Cell(f"n/a ({float(row['pooled_samples']):,.0f} samples)")
+        return Cell(format_value(metric, float(value)) if value is not None else "-")
     cell = Cell(format_value(metric, float(row[metric])))
     if int(row["runs"]) > 1:
         low = format_value(metric, float(row[f"{metric}_min"]))
@@ -318,7 +367,10 @@ def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     """Headings and cells of one group's summary table (resource columns only when some
     run of the group has them)."""
     metrics = [*SUMMARY_METRICS, *(m for m in RESOURCE_METRICS if rows[m].notna().any())]
-    headings = ["server", "workers", "threads", "runs", *(ALL_METRICS[m] for m in metrics)]
+    if (rows["runs"] > 1).any():
+        metrics += [m for m in REPEAT_METRICS if m in rows and rows[m].notna().any()]
+    names = {**ALL_METRICS, **REPEAT_METRICS}
+    headings = ["server", "workers", "threads", "runs", *(names[m] for m in metrics)]
     cells = [
         [
             Cell(str(row["label"]) + ("" if row["production_grade"] else " (dev)")),

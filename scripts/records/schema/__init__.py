@@ -28,6 +28,8 @@ from scripts.records.schema.calibration import (
     read_calibration,
 )
 from scripts.records.schema.runs import (
+    LATENCY_HDR,
+    LATENCY_LOCUST,
     RunMeta,
     RunSummary,
     StepSummary,
@@ -42,6 +44,8 @@ from scripts.records.schema.runs import (
 )
 
 __all__ = [
+    "LATENCY_HDR",
+    "LATENCY_LOCUST",
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "CalibrationPair",

@@ -3,6 +3,12 @@
 Version history (one SCHEMA_VERSION for every result file):
     1  2026-11-22  first version: meta.json, summary.json (flat window figures, optional
                    steps and slo), window.json, calibration.json
+    2  2026-12-01  exact numbers: summary.json's window figures count completions between the
+                   window's own timestamps and take latency from microsecond HDR histograms
+                   (latency.json), with goodput_rps, samples, latency_source,
+                   failures_by_kind, not_recorded; per-window machine noise (steal_pct,
+                   other_cpu_pct, machine_noisy); server_counted, worker_restarts, warnings;
+                   meta.json adds tokens, max_error_rate, errors_expected
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-SCHEMA_VERSION: Final = 1
-READABLE_VERSIONS: Final = frozenset({1})
+SCHEMA_VERSION: Final = 2
+READABLE_VERSIONS: Final = frozenset({1, 2})
 
 _T = TypeVar("_T")
 

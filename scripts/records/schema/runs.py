@@ -18,15 +18,30 @@ from scripts.records.schema.base import (
     read_document,
 )
 
+# Where a window's latency figures come from (a report labels them).
+LATENCY_HDR: Final = "hdr_us"  # microsecond HDR histograms of the successes (schema 2)
+LATENCY_LOCUST: Final = "locust_ms_buckets"  # Locust's rounded buckets (schema 1)
+
 
 @dataclass(frozen=True)
 class WindowFigures:
-    """Request figures of one measured window (or of one endpoint in it)."""
+    """Request figures of one measured window (or of one endpoint in it).
+
+    Schema 2: `requests` and `failures` count what completed between the window's own
+    timestamps, `rps` is requests / the window's measured length, `goodput_rps` the same for
+    successes only, and the latency figures come from the successes' microsecond histogram,
+    a percentile None where the histogram holds too few samples for it (`samples`; the rule
+    is loadtests/latency.py's). Schema 1 runs carry Locust's figures (`latency_source`)."""
 
     requests: int
     failures: int
     error_rate: float
     rps: float
+    goodput_rps: float | None = None
+    samples: int | None = None
+    latency_source: str = LATENCY_LOCUST
+    failures_by_kind: Mapping[str, int] = field(default_factory=dict)
+    not_recorded: int = 0
     avg_ms: float | None = None
     min_ms: float | None = None
     p50_ms: float | None = None
@@ -53,6 +68,9 @@ class WindowResources:
     loadgen_max_process_cpu_pct: float | None = None
     loadgen_loop_lag_mean_ms: float | None = None
     loadgen_loop_lag_p95_ms: float | None = None
+    steal_pct: float | None = None  # CPU the hypervisor took, in % of one CPU
+    other_cpu_pct: float | None = None  # busy CPU of processes outside the run, % of one CPU
+    machine_noisy: bool = False  # either above its limit (scripts/harness/judge.py)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WindowResources:
@@ -122,6 +140,9 @@ class RunSummary:
     shape: str | None = None
     steps: tuple[StepSummary, ...] = ()
     slo: Mapping[str, Any] | None = None
+    server_counted: int | None = None  # what the server says it answered in the window(s)
+    worker_restarts: int | None = None  # processes that began answering inside the window
+    warnings: tuple[str, ...] = ()
 
     @property
     def windows(self) -> tuple[StepSummary, ...]:
@@ -155,6 +176,9 @@ class RunSummary:
             document["steps"] = [step.to_json() for step in self.steps]
         if self.slo is not None:
             document["slo"] = dict(self.slo)
+        document["server_counted"] = self.server_counted
+        document["worker_restarts"] = self.worker_restarts
+        document["warnings"] = list(self.warnings)
         return document
 
     @classmethod
@@ -181,6 +205,9 @@ class RunSummary:
                 shape=data.get("shape"),
                 steps=tuple(StepSummary.from_json(step) for step in data.get("steps") or ()),
                 slo=data.get("slo"),
+                server_counted=data.get("server_counted"),
+                worker_restarts=data.get("worker_restarts"),
+                warnings=tuple(data.get("warnings") or ()),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SchemaError(f"summary.json: {error}") from None
@@ -233,6 +260,8 @@ class RunMeta:
     observed_cpus: Mapping[str, Sequence[int]] | None = None
     timings_s: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, Any] | None = None
+    max_error_rate: float | None = None  # the error gate (None: schema 1, no gate)
+    errors_expected: bool = False  # errors are what the run measures, not a gate
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
