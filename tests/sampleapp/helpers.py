@@ -9,7 +9,7 @@ PASSWORD = "correct-horse-battery"
 SAMPLEAPP_DIR = Path(__file__).resolve().parents[2] / "sampleapp"
 
 # Everything that could change how the app configures itself in a child process.
-_APP_ENV_VARS = (
+APP_ENV_VARS = (
     "DJANGO_SETTINGS_MODULE",
     "SECRET_KEY",
     "DEBUG",
@@ -17,6 +17,13 @@ _APP_ENV_VARS = (
     "DATABASE_URL",
     "JWT_ACCESS_LIFETIME_S",
     "JWT_REFRESH_LIFETIME_S",
+    "JWT_SIGNING_KEY",
+    "JWT_AUDIENCE",
+    "JWT_ISSUER",
+    "LOGIN_THROTTLE_USER_RATE",
+    "LOGIN_THROTTLE_ADDRESS_RATE",
+    "TRUSTED_PROXY_COUNT",
+    "MAX_REQUEST_BODY_BYTES",
 )
 
 
@@ -37,7 +44,7 @@ def run_in_sampleapp(
     The test process's own settings (DJANGO_SETTINGS_MODULE points at the test settings)
     must not leak in: the child should see what a server started from a shell would see.
     """
-    child_env = {k: v for k, v in os.environ.items() if k not in _APP_ENV_VARS}
+    child_env = {k: v for k, v in os.environ.items() if k not in APP_ENV_VARS}
     child_env.update(env)
     return subprocess.run(
         [sys.executable, *args],
