@@ -18,4 +18,8 @@ errorlog = "-"
 loglevel = "warning"
 limit_request_line = 4094
 limit_request_field_size = 8190
+limit_request_fields = 100
+# Gunicorn has no request-body cap (only the three header limits above). The app's WSGI entry
+# point (config.wsgi) answers 413 from Content-Length before anything reads the body, and
+# Gunicorn reads a body only as the app asks for it; a chunked body is never read by Django.
 preload_app = False

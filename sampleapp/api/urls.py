@@ -1,13 +1,13 @@
 """URL routes of the API, mounted under ``/api/`` by ``config.urls``."""
 
 from django.urls import path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+from rest_framework_simplejwt.views import TokenVerifyView
 
 from . import views
 
 urlpatterns = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/", views.ThrottledTokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", views.AtomicTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),
     path("me/", views.MeView.as_view(), name="me"),
     path("items/", views.ItemListCreateView.as_view(), name="item-list"),

@@ -10,6 +10,10 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.sampleapp.helpers import PASSWORD
 
+# The real-server fixtures, for test_security_over_http.py (pytest finds fixtures by name in
+# a conftest's namespace; tests/servers/conftest.py only serves tests/servers/ by itself).
+from tests.servers.conftest import app_settings, launched, template_database  # noqa: F401
+
 ClientFactory = Callable[[AbstractBaseUser], APIClient]
 
 

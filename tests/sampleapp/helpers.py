@@ -9,7 +9,7 @@ PASSWORD = "correct-horse-battery"
 SAMPLEAPP_DIR = Path(__file__).resolve().parents[2] / "sampleapp"
 
 # Everything that could change how the app configures itself in a child process.
-_APP_ENV_VARS = (
+APP_ENV_VARS = (
     "DJANGO_SETTINGS_MODULE",
     "SECRET_KEY",
     "DEBUG",
@@ -18,6 +18,13 @@ _APP_ENV_VARS = (
     "JWT_ACCESS_LIFETIME_S",
     "JWT_REFRESH_LIFETIME_S",
     "REQUEST_COUNTS_DIR",
+    "JWT_SIGNING_KEY",
+    "JWT_AUDIENCE",
+    "JWT_ISSUER",
+    "LOGIN_THROTTLE_USER_RATE",
+    "LOGIN_THROTTLE_ADDRESS_RATE",
+    "TRUSTED_PROXY_COUNT",
+    "MAX_REQUEST_BODY_BYTES",
 )
 
 
@@ -38,7 +45,7 @@ def run_in_sampleapp(
     The test process's own settings (DJANGO_SETTINGS_MODULE points at the test settings)
     must not leak in: the child should see what a server started from a shell would see.
     """
-    child_env = {k: v for k, v in os.environ.items() if k not in _APP_ENV_VARS}
+    child_env = {k: v for k, v in os.environ.items() if k not in APP_ENV_VARS}
     child_env.update(env)
     return subprocess.run(
         [sys.executable, *args],

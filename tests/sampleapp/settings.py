@@ -20,6 +20,14 @@ _PINNED_ENV = {
     "JWT_ACCESS_LIFETIME_S": "300",
     "JWT_REFRESH_LIFETIME_S": "86400",
     "REQUEST_COUNTS_DIR": "",
+    # Empty means the app's defaults: the suite sees the production limits and audience.
+    "JWT_SIGNING_KEY": "",
+    "JWT_AUDIENCE": "",
+    "JWT_ISSUER": "",
+    "LOGIN_THROTTLE_USER_RATE": "",
+    "LOGIN_THROTTLE_ADDRESS_RATE": "",
+    "TRUSTED_PROXY_COUNT": "",
+    "MAX_REQUEST_BODY_BYTES": "",
 }
 
 with mock.patch.dict(os.environ, _PINNED_ENV):

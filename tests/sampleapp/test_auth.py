@@ -1,13 +1,18 @@
 """JWT life cycle: obtain, refresh with rotation and blacklist, verify, and every way to fail."""
 
 from datetime import timedelta
+from typing import Any
 
+import jwt
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from api.serializers import TokenAlreadyUsed, rotate
 from tests.sampleapp.conftest import ClientFactory
 from tests.sampleapp.helpers import PASSWORD, tamper
 
@@ -172,3 +177,95 @@ def test_me_returns_the_token_owner(
         "id": other_user.pk,
         "username": "bob",
     }
+
+
+def test_refresh_of_a_deleted_user_is_401_not_500(
+    api_client: APIClient, user: AbstractBaseUser
+) -> None:
+    refresh = str(RefreshToken.for_user(user))
+    user.delete()
+
+    response = api_client.post(REFRESH_URL, {"refresh": refresh}, format="json")
+
+    assert response.status_code == 401
+
+
+def test_a_refresh_token_verified_twice_rotates_only_once(user: AbstractBaseUser) -> None:
+    """Two requests that both passed simplejwt's blacklist check (both decoded the token
+    before either rotated it), as concurrent requests do: the second must lose."""
+    raw = str(RefreshToken.for_user(user))
+    first, second = RefreshToken(raw), RefreshToken(raw)
+    used_jti = first["jti"]
+    outstanding_before = OutstandingToken.objects.count()
+
+    rotated = rotate(first, user)
+    with pytest.raises(TokenAlreadyUsed):
+        rotate(second, user)
+
+    assert set(rotated) == {"access", "refresh"}
+    assert OutstandingToken.objects.count() == outstanding_before + 1  # the loser left nothing
+    assert BlacklistedToken.objects.filter(token__jti=used_jti).count() == 1
+
+
+AUDIENCE = settings.SIMPLE_JWT["AUDIENCE"]
+ISSUER = settings.SIMPLE_JWT["ISSUER"]
+SIGNING_KEY = settings.SIMPLE_JWT["SIGNING_KEY"]
+CLAIM_CHANGES = {
+    "wrong audience": {"aud": "some-other-api"},
+    "no audience": {"aud": None},
+    "wrong issuer": {"iss": "https://evil.example"},
+    "no issuer": {"iss": None},
+}
+
+
+def signed(payload: dict[str, Any], **changes: str | None) -> str:
+    """A token signed with the app's own key (so only the claims can make it fail), built
+    with PyJWT rather than simplejwt, which always adds the configured aud and iss."""
+    claims = {**payload, "aud": AUDIENCE, "iss": ISSUER}
+    for name, value in changes.items():
+        if value is None:
+            claims.pop(name)
+        else:
+            claims[name] = value
+    return jwt.encode(claims, SIGNING_KEY, algorithm="HS256")
+
+
+def test_issued_tokens_carry_audience_and_issuer(
+    api_client: APIClient, user: AbstractBaseUser
+) -> None:
+    tokens = obtain(api_client, "alice", PASSWORD)
+
+    for token in tokens.values():
+        claims = jwt.decode(token, SIGNING_KEY, algorithms=["HS256"], audience=AUDIENCE)
+        assert (claims["aud"], claims["iss"]) == (AUDIENCE, ISSUER)
+
+
+def test_a_token_with_the_right_audience_and_issuer_is_accepted(
+    api_client: APIClient, user: AbstractBaseUser
+) -> None:
+    api_client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {signed(AccessToken.for_user(user).payload)}"
+    )
+
+    assert api_client.get("/api/me/").status_code == 200
+
+
+@pytest.mark.parametrize("kind", sorted(CLAIM_CHANGES))
+def test_access_token_with_wrong_or_missing_audience_or_issuer_is_401(
+    api_client: APIClient, user: AbstractBaseUser, kind: str
+) -> None:
+    token = signed(AccessToken.for_user(user).payload, **CLAIM_CHANGES[kind])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert api_client.get("/api/me/").status_code == 401
+
+
+@pytest.mark.parametrize("kind", sorted(CLAIM_CHANGES))
+def test_refresh_token_with_wrong_or_missing_audience_or_issuer_is_401(
+    api_client: APIClient, user: AbstractBaseUser, kind: str
+) -> None:
+    token = signed(RefreshToken.for_user(user).payload, **CLAIM_CHANGES[kind])
+
+    response = api_client.post(REFRESH_URL, {"refresh": token}, format="json")
+
+    assert response.status_code == 401

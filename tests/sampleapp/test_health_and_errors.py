@@ -1,7 +1,9 @@
 """The readiness probe and the JSON error pages for requests outside DRF."""
 
+import logging
 from unittest import mock
 
+import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
 from rest_framework.test import APIClient
@@ -18,15 +20,22 @@ def test_healthz_is_200_without_auth(api_client: APIClient, db: None) -> None:
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_healthz_is_503_when_the_database_fails(api_client: APIClient, db: None) -> None:
-    broken = mock.MagicMock(vendor="sqlite")
-    broken.cursor.side_effect = OperationalError("unable to open database file")
+def test_healthz_is_503_without_the_driver_text_which_goes_to_the_log(
+    api_client: APIClient, db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    driver_text = "could not connect to server at 10.1.2.3 as user secret_admin"
+    broken = mock.MagicMock(vendor="postgresql")
+    broken.cursor.side_effect = OperationalError(driver_text)
 
-    with mock.patch("api.views.connection", broken):
+    with caplog.at_level(logging.ERROR), mock.patch("api.views.connection", broken):
         response = api_client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "error", "detail": "unable to open database file"}
+    assert response.json() == {"status": "error", "detail": "Database unavailable."}
+    assert driver_text not in response.content.decode()
+    logged = [r for r in caplog.records if r.name == "api.views" and r.levelno == logging.ERROR]
+    assert len(logged) == 1
+    assert driver_text in logged[0].getMessage()
 
 
 def test_healthz_answers_only_its_exact_path_and_safe_methods(

@@ -11,6 +11,9 @@ import pytest
 from servers.app import AppCommandError, AppSettings, SeedPlan, issue_tokens
 from tests.servers.conftest import SEED, TEST_SECRET_KEY
 
+AUDIENCE = "drf-server-bench-api"
+ISSUER = "drf-server-bench"
+
 
 def test_issue_tokens_reads_back_one_signed_pair_per_seeded_user(
     app_settings: AppSettings, tmp_path: Path
@@ -25,8 +28,10 @@ def test_issue_tokens_reads_back_one_signed_pair_per_seeded_user(
     assert stat.S_IMODE(output.stat().st_mode) == 0o600
     assert 0 < issued.command_wall_s < 30
     for user in issued.users:
-        access = jwt.decode(user.access, TEST_SECRET_KEY, algorithms=["HS256"])
-        refresh = jwt.decode(user.refresh, TEST_SECRET_KEY, algorithms=["HS256"])
+        # the app's default audience and issuer (RFC 8725 3.8-3.9) are checked too
+        claims = {"algorithms": ["HS256"], "audience": AUDIENCE, "issuer": ISSUER}
+        access = jwt.decode(user.access, TEST_SECRET_KEY, **claims)  # type: ignore[arg-type]
+        refresh = jwt.decode(user.refresh, TEST_SECRET_KEY, **claims)  # type: ignore[arg-type]
         assert access["token_type"] == "access"
         assert refresh["token_type"] == "refresh"
         assert access["user_id"] == refresh["user_id"]

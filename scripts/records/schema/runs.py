@@ -262,6 +262,7 @@ class RunMeta:
     tokens: Mapping[str, Any] | None = None
     max_error_rate: float | None = None  # the error gate (None: schema 1, no gate)
     errors_expected: bool = False  # errors are what the run measures, not a gate
+    login_throttle: Mapping[str, str] | None = None  # the app's login limits for this run
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
