@@ -91,24 +91,14 @@ def _entry(question: Question, verdict: Verdict) -> VerdictEntry:
 
 def judge_questions(
     questions: Sequence[Question], threshold: float, alpha: float
-) -> tuple[tuple[VerdictEntry, ...], tuple[NotCompared, ...]]:
-    """The verdicts of the askable questions, in order, and the questions set aside."""
-    askable: list[Question] = []
-    set_aside: list[NotCompared] = []
-    for question in questions:
-        windows = (*question.baseline.windows, *question.candidate.windows)
-        reason = percentile_shortfall(question.metric, windows)
-        if reason:
-            set_aside.append(
-                NotCompared(
-                    metric=question.metric,
-                    baseline=question.baseline.label,
-                    candidate=question.candidate.label,
-                    reason=reason,
-                )
-            )
-        else:
-            askable.append(question)
+) -> tuple[VerdictEntry | NotCompared, ...]:
+    """One answer per question, in order: its verdict, or why it was not asked. The askable
+    ones are judged together, one Holm family."""
+    reasons = [
+        percentile_shortfall(q.metric, (*q.baseline.windows, *q.candidate.windows))
+        for q in questions
+    ]
+    askable = [q for q, reason in zip(questions, reasons, strict=True) if not reason]
     comparisons = [
         Comparison(
             q.metric,
@@ -119,9 +109,29 @@ def judge_questions(
         )
         for q in askable
     ]
-    verdicts = judge_table(comparisons, threshold, alpha) if comparisons else ()
-    entries = tuple(_entry(q, v) for q, v in zip(askable, verdicts, strict=True))
-    return entries, tuple(set_aside)
+    verdicts = iter(judge_table(comparisons, threshold, alpha) if comparisons else ())
+    answers: list[VerdictEntry | NotCompared] = []
+    for question, reason in zip(questions, reasons, strict=True):
+        if reason:
+            answers.append(
+                NotCompared(
+                    metric=question.metric,
+                    baseline=question.baseline.label,
+                    candidate=question.candidate.label,
+                    reason=reason,
+                )
+            )
+        else:
+            answers.append(_entry(question, next(verdicts)))
+    return tuple(answers)
+
+
+def split_answers(
+    answers: Sequence[VerdictEntry | NotCompared],
+) -> tuple[tuple[VerdictEntry, ...], tuple[NotCompared, ...]]:
+    """The verdicts and the comparisons not made, each in order."""
+    verdicts = tuple(a for a in answers if isinstance(a, VerdictEntry))
+    return verdicts, tuple(a for a in answers if isinstance(a, NotCompared))
 
 
 def family_size(entries: Sequence[VerdictEntry]) -> int:

@@ -31,6 +31,7 @@ from scripts.reporting.verdict_rows import (
     family_size,
     judge_questions,
     rule_text,
+    split_answers,
 )
 from scripts.reporting.verdicts import (
     DEFAULT_ALPHA,
@@ -117,7 +118,8 @@ def _table(
         if side is not base
         for metric in VERDICT_METRICS
     ]
-    verdicts, not_compared = judge_questions(questions, options.threshold, options.alpha)
+    answers = judge_questions(questions, options.threshold, options.alpha)
+    verdicts, not_compared = split_answers(answers)
     family = family_size(verdicts)
     return VerdictTable(
         reference=reference,
