@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from scripts.options.exit_status import ExitStatus
 from scripts.options.parsing import OneLineErrorParser, fail_usage
 from scripts.reporting.select import (
     discover_run_dirs,
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         index, charts = write_report(results, output_dir, args.runs.strip() or "all runs", options)
     except OSError as error:
         print(f"{PROG}: cannot write the report in {output_dir}: {error}", file=sys.stderr)
-        return 1
+        return ExitStatus.NOT_WRITTEN
     usable = len(results.usable_runs)
     left_out = len(results.runs) - usable
     elapsed_s = time.perf_counter() - started
