@@ -197,7 +197,7 @@ def _headline_table(group: VerdictGroup) -> VerdictTable | None:
 def _group_headline(group: VerdictGroup) -> list[str]:
     table = _headline_table(group)
     if table is None:
-        return [f"no verdicts ({group.notes[0]})."] if group.notes else []
+        return [f"No verdicts ({group.notes[0]})."] if group.notes else []
     goodput = [verdict for verdict in table.verdicts if verdict.metric == GOODPUT_METRIC]
     sentences = []
     if table.reference == "best" and goodput and goodput[0].baseline_geomean is not None:
@@ -221,19 +221,16 @@ def _group_headline(group: VerdictGroup) -> list[str]:
 
 
 def headline_sentences(groups: Sequence[VerdictGroup]) -> tuple[str, ...]:
-    """A few plain sentences from the goodput verdicts, group by group."""
-    judged = [group for group in groups if group.tables]
-    if not judged:
-        return (
-            f"No verdicts: no configuration was measured {MIN_REPETITIONS} or more times in "
-            "one group (REPEATS=4, or PRESET=verdict, makes verdicts possible).",
-        )
+    """A few plain sentences from the goodput verdicts, group by group; a group without a
+    table says why (no repeats, one configuration)."""
+    if not groups:
+        return ("No verdicts: no usable run.",)
     several = len(groups) > 1
     sentences: list[str] = []
     for group in groups:
         own = _group_headline(group)
-        if several and own:
-            own[0] = f"{group.label}: {own[0]}"
+        if own:
+            own[0] = f"{group.label}: {own[0]}" if several else own[0]
         sentences += own
     return tuple(sentences)
 

@@ -23,6 +23,7 @@ from scripts.reporting.load import RunRecord, load_results
 from scripts.reporting.select import discover_run_dirs
 from scripts.reporting.verdict_tables import (
     FEW_RUNS_NOTE,
+    ONE_CONFIGURATION_NOTE,
     VerdictOptions,
     judge_results,
     known_baselines,
@@ -113,8 +114,19 @@ def test_group_without_repeats_has_no_table_and_says_not_enough_data() -> None:
 def test_no_repeats_anywhere_gives_a_headline_that_says_so(tmp_path: Path) -> None:
     results = derive_side(tmp_path, "a", TIGHT[:1])
     record = judge_results(runs_of(results), VerdictOptions())
-    assert record.headline[0].startswith("No verdicts")
+    assert record.headline[0].startswith("No verdicts (not enough data")
     assert all(not group.tables for group in record.groups)
+
+
+def test_one_configuration_with_repeats_says_so_not_that_repeats_are_missing(
+    tmp_path: Path,
+) -> None:
+    results = derive_side(tmp_path, "a", TIGHT)
+    record = judge_results(runs_of(results), VerdictOptions())
+    (group,) = record.groups
+    assert group.tables == () and group.notes == (ONE_CONFIGURATION_NOTE,)
+    assert record.headline == (f"No verdicts ({ONE_CONFIGURATION_NOTE}).",)
+    assert group.configurations[0].goodput_cv is not None
 
 
 def test_baseline_table_and_its_headline(tmp_path: Path) -> None:
