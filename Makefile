@@ -17,26 +17,36 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,PORT,port) $(call flag,RESULTS,results) \
 	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
-	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) \
+	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
 	$(if $(filter 1 yes true,$(REPORT)),--report)
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,PAIRS,pairs) \
 	$(call flag,PIN,pin) $(call flag,WORKERS,workers) $(call flag,RESULTS,results) \
 	$(call flag,WRK,wrk)
-REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs)
+REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs) \
+	$(call flag,BASELINE,baseline) $(if $(filter 1 yes true,$(POOL)),--pool)
+COMPARE_FLAGS = $(call flag,BASE,base) $(call flag,CAND,cand) \
+	$(call flag,THRESHOLD,threshold) $(call flag,RESULTS,results)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
 
-.PHONY: help venv bench report calibrate serve test lint system-deps clean
+.PHONY: help venv bench report compare calibrate serve test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
-	@echo "make report [RESULTS=dir] [RUNS=ids|glob]  tables, charts, HTML -> <results>/report/"
+	@echo "                               PRESET=verdict: REPEATS=4 DURATION=10s WARMUP=2s"
+	@echo "make report [RESULTS=dir] [RUNS=ids|glob] [BASELINE=server] [POOL=1]"
+	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"
+	@echo "make compare BASE=<dir|runs> CAND=<dir|runs> [THRESHOLD=5]"
+	@echo "                               baseline vs candidate -> <results>/compare/"
 	@echo "make calibrate SERVER=<name>   cross-check the harness against wrk"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
 	@echo "make system-deps               Debian packages the tests need (wrk, chromium)"
+	@echo "exit status: 0 ok, 1 a run failed or was invalid, 2 bad input, 3 SLO missed,"
+	@echo "             4 compare: slower, 5 verdict not reached, 6 results not written,"
+	@echo "             128+N ended by signal N (130 Ctrl-C)"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -53,6 +63,9 @@ bench: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m scripts.report $(REPORT_FLAGS)
+
+compare: $(STAMP)
+	$(PY) -m scripts.compare $(COMPARE_FLAGS)
 
 calibrate: $(STAMP)
 	$(PY) -m scripts.calibrate $(CALIBRATE_FLAGS)

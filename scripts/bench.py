@@ -21,7 +21,7 @@ from types import FrameType
 
 from scripts.harness.bench_run import BenchContext, RunOutcome, outcome_line, run_one
 from scripts.harness.console import Console, slo_lines, summary_table
-from scripts.harness.plan import BenchPlan, build_parser, plan_from_args
+from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
 from scripts.options.parsing import fail_usage
 from scripts.records.machine import MachineInfo
 from scripts.records.schema import Status
@@ -104,7 +104,7 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_bench_args(argv)
     plan = plan_from_args(args, available_cpus=tuple(sorted(os.sched_getaffinity(0))))
     if isinstance(plan, str):
         fail_usage("bench", plan)

@@ -4,6 +4,8 @@ The report is a pure function of the run directories: it launches nothing and ca
 at any time. It writes, under `<results>/report/` (or `--output`):
 
     summary.csv, summary.md   one row per configuration (medians and min-max over repeats)
+    verdicts.json             per group with repeats: each configuration against the best
+                              and the baseline (goodput, p50, p99), and the headline
     runs.csv                  every selected run with its settings, status and reason
     charts/*.png              the charts, one set per comparison group
     index.html                everything above on one self-contained page
@@ -18,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from scripts.options.exit_status import ExitStatus
 from scripts.options.parsing import OneLineErrorParser, fail_usage
 from scripts.reporting.select import (
     discover_run_dirs,
@@ -47,6 +50,18 @@ def build_parser() -> OneLineErrorParser:
         metavar="IDS_OR_GLOBS",
         help="comma-separated run ids or globs on run ids, e.g. '*-gunicorn-*' "
         "(default: every run)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="SERVER_OR_LABEL",
+        help="also judge every configuration against this one, e.g. gunicorn or "
+        "'gunicorn 2w' (default: only against each group's best)",
+    )
+    parser.add_argument(
+        "--pool",
+        action="store_true",
+        help="pool repeats from separate benches into one group (default: a group per bench)",
     )
     parser.add_argument(
         "--output",
@@ -88,14 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pandas and matplotlib take seconds to import: only once the input is known to be good.
     from scripts.records.schema import Status
     from scripts.reporting.load import load_results
+    from scripts.reporting.verdict_tables import VerdictOptions, known_baselines
     from scripts.reporting.write import write_report
 
     results = load_results(results_dir, run_dirs)
+    options = VerdictOptions(baseline=args.baseline, pool=args.pool)
+    known = known_baselines(results.runs, args.pool)
+    if args.baseline is not None and args.baseline not in known:
+        valid = ", ".join(sorted(known)) or "none (no usable run)"
+        fail_usage(PROG, f"BASELINE={args.baseline!r} names no configuration; valid: {valid}")
     try:
-        index, charts = write_report(results, output_dir, args.runs.strip() or "all runs")
+        index, charts = write_report(results, output_dir, args.runs.strip() or "all runs", options)
     except OSError as error:
         print(f"{PROG}: cannot write the report in {output_dir}: {error}", file=sys.stderr)
-        return 1
+        return ExitStatus.NOT_WRITTEN
     usable = len(results.usable_runs)
     left_out = len(results.runs) - usable
     elapsed_s = time.perf_counter() - started

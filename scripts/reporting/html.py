@@ -20,11 +20,13 @@ from typing import Any, Final
 
 import pandas as pd
 
+from scripts.records.schema import VerdictsRecord
 from scripts.reporting.calibration import calibration_section
 from scripts.reporting.charts import ChartFile
 from scripts.reporting.charts_style import DEV_NOTE
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.tables import Cell, display_rows, groups_of
+from scripts.reporting.verdict_html import VERDICT_STYLE, headline_html, verdicts_section_html
 
 STYLE: Final = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
@@ -89,6 +91,7 @@ class PageInput:
     charts: Sequence[ChartFile]
     notes: Sequence[str]
     selection: str
+    verdicts: VerdictsRecord | None = None
 
 
 def _e(value: Any) -> str:
@@ -273,6 +276,9 @@ def render_page(page: PageInput) -> str:
         f'<a href="#group-{_e(group.slug)}">{_e(group.label)}</a>'
         for group, _ in groups_of(page.summary)
     ]
+    verdicts = verdicts_section_html(page.verdicts)
+    if verdicts:
+        nav_links.insert(0, '<a href="#verdicts">verdicts</a>')
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
     calibration = calibration_section(page.results_dir)
@@ -296,9 +302,11 @@ def render_page(page: PageInput) -> str:
         "scenario, user count, window length and load shape share a table or chart. "
         f'<span class="legend-dev">{_e(DEV_NOTE)}.</span></p>',
         "<nav>" + " ".join(nav_links) + "</nav>",
+        headline_html(page.verdicts),
         empty,
         _excluded_section(page),
         _notes_section(page),
+        verdicts,
         _summary_section(page),
         _users_section(page),
         calibration,
@@ -308,7 +316,6 @@ def render_page(page: PageInput) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>DRF server benchmark report</title><style>{STYLE}</style></head><body>\n"
-        + "\n".join(part for part in body if part)
-        + "\n</body></html>\n"
+        f"<title>DRF server benchmark report</title><style>{STYLE}{VERDICT_STYLE}</style>"
+        "</head><body>\n" + "\n".join(part for part in body if part) + "\n</body></html>\n"
     )

@@ -1,10 +1,11 @@
-"""Writing the report's files from loaded results: tables, charts and the HTML page."""
+"""Writing the report's files from loaded results: tables, charts, verdicts and the HTML page."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from scripts.records.store import write_json
 from scripts.reporting.charts import ChartFile, draw_charts
 from scripts.reporting.html import PageInput, render_page
 from scripts.reporting.load import LoadedResults
@@ -15,6 +16,7 @@ from scripts.reporting.tables import (
     summarize,
     summary_markdown,
 )
+from scripts.reporting.verdict_tables import VerdictOptions, judge_results
 
 CHARTS_SUBDIR = "charts"
 
@@ -47,7 +49,10 @@ def _run_notes(results: LoadedResults) -> list[str]:
 
 
 def write_report(
-    results: LoadedResults, output_dir: Path, selection: str
+    results: LoadedResults,
+    output_dir: Path,
+    selection: str,
+    verdict_options: VerdictOptions | None = None,
 ) -> tuple[Path, list[ChartFile]]:
     """Write every report file; return the HTML page's path and the charts drawn."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,8 @@ def write_report(
     _write_text(output_dir / "summary.csv", summary.to_csv(index=False))
     _write_text(output_dir / "summary.md", summary_markdown(summary, results.runs, notes))
     _write_text(output_dir / "runs.csv", runs_table(results.runs).to_csv(index=False))
+    verdicts = judge_results(results.runs, verdict_options or VerdictOptions())
+    write_json(output_dir / "verdicts.json", verdicts.to_json())
     page = PageInput(
         results_dir=results.results_dir,
         output_dir=output_dir,
@@ -69,6 +76,7 @@ def write_report(
         charts=charts,
         notes=notes,
         selection=selection,
+        verdicts=verdicts,
     )
     index = output_dir / "index.html"
     _write_text(index, render_page(page))

@@ -9,6 +9,7 @@ reports, as pyperf's do.
     base         SCHEMA_VERSION and its history, Status, SchemaError, strict JSON reading
     runs         meta.json, summary.json and its steps, window.json
     calibration  calibration.json
+    verdicts     verdicts.json (make report) and compare.json (make compare)
 """
 
 from scripts.records.schema.base import (
@@ -42,29 +43,57 @@ from scripts.records.schema.runs import (
     window_from_json,
     window_to_json,
 )
+from scripts.records.schema.verdicts import (
+    COMPARE_FORMAT,
+    OUTCOMES,
+    VERDICTS_FORMAT,
+    ComparedConfiguration,
+    CompareRecord,
+    ConfigurationSpread,
+    NotCompared,
+    VerdictEntry,
+    VerdictGroup,
+    VerdictsRecord,
+    VerdictTable,
+    read_compare,
+    read_verdicts,
+)
 
 __all__ = [
+    "COMPARE_FORMAT",
     "LATENCY_HDR",
     "LATENCY_LOCUST",
+    "OUTCOMES",
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
+    "VERDICTS_FORMAT",
     "CalibrationPair",
     "CalibrationRecord",
+    "CompareRecord",
+    "ComparedConfiguration",
+    "ConfigurationSpread",
     "HarnessSide",
+    "NotCompared",
     "RunMeta",
     "RunSummary",
     "SchemaError",
     "SideResources",
     "Status",
     "StepSummary",
+    "VerdictEntry",
+    "VerdictGroup",
+    "VerdictTable",
+    "VerdictsRecord",
     "WindowFigures",
     "WindowResources",
     "WrkSide",
     "check_version",
     "read_calibration",
+    "read_compare",
     "read_document",
     "read_meta",
     "read_summary",
+    "read_verdicts",
     "read_window",
     "step_stats_files",
     "window_from_json",

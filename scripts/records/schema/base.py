@@ -8,7 +8,8 @@ Version history (one SCHEMA_VERSION for every result file):
                    (latency.json), with goodput_rps, samples, latency_source,
                    failures_by_kind, not_recorded; per-window machine noise (steal_pct,
                    other_cpu_pct, machine_noisy); server_counted, worker_restarts, warnings;
-                   meta.json adds tokens, max_error_rate, errors_expected
+                   meta.json adds tokens, max_error_rate, errors_expected, login_throttle;
+                   the report's verdicts.json and make compare's compare.json
 """
 
 from __future__ import annotations
