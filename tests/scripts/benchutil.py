@@ -36,3 +36,10 @@ def processes_mentioning(marker: str) -> list[str]:
         if marker in cmdline and state != "Z":
             found.append(f"{entry.name}: {cmdline}")
     return found
+
+
+def agrees_with_locust(ours: int, locust: int) -> bool:
+    """Our count is of completions between the window's own timestamps; Locust's also takes
+    the few that complete in the ~1 s it is given to write its final CSV after the users
+    stop. So ours <= Locust's <= ours x 1.02 + 5."""
+    return ours <= locust <= ours * 1.02 + 5

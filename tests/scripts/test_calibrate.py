@@ -20,6 +20,7 @@ import pytest
 
 from scripts import calibrate
 from scripts.harness.calibration import run
+from scripts.records.schema import SCHEMA_VERSION
 from scripts.reporting.calibration import calibration_section
 from servers import registry
 from tests.scripts.benchutil import load, processes_mentioning
@@ -78,7 +79,7 @@ def test_short_calibration_writes_a_complete_result(tmp_path: Path) -> None:
     harness_dir = directory / "harness-1"
     assert (harness_dir / "locust_stats.csv").exists() and (harness_dir / "window.json").exists()
 
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["calibration_id"] == directory.name
     assert document["status"] == "ok" and document["reason"] == ""
     assert document["server"] == "gunicorn"
