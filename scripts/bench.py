@@ -37,6 +37,8 @@ from servers.app import (
 
 # `make bench` with an SLO exits with this when every run was ok but a server missed it
 SLO_MISSED_STATUS = 3
+# ... and with this when a step held too few samples to judge its p99 against the SLO
+VERDICT_NOT_REACHED_STATUS = 5
 INTERRUPTED_STATUS = 130
 
 
@@ -138,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         console.say("charts and tables: make report")
     if not all(outcome.status is Status.OK for outcome in outcomes):
         return 1
-    return SLO_MISSED_STATUS if any(outcome.slo_missed for outcome in outcomes) else 0
+    if any(outcome.slo_missed for outcome in outcomes):
+        return SLO_MISSED_STATUS
+    return VERDICT_NOT_REACHED_STATUS if any(o.slo_unjudged for o in outcomes) else 0
 
 
 if __name__ == "__main__":

@@ -45,7 +45,12 @@ class RunOutcome:
     @property
     def slo_missed(self) -> bool:
         slo = self.summary.slo if self.summary else None
-        return isinstance(slo, dict) and not slo["met_everywhere"]
+        return isinstance(slo, dict) and slo.get("first_miss_users") is not None
+
+    @property
+    def slo_unjudged(self) -> bool:
+        slo = self.summary.slo if self.summary else None
+        return isinstance(slo, dict) and slo.get("first_unjudged_users") is not None
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 A server's capacity is the highest user count it serves with p99 at or under the SLO and an
 error rate under 1 %, counting steps from the lowest up and stopping at the first step that
-misses: a step that passes again above a miss is noise, not capacity.
+misses: a step that passes again above a miss is noise, not capacity. A step whose window
+holds too few samples for a p99 (the rule of loadtests/latency.py) and no excess of errors
+is not judged: the count stops there too, and the verdict says it could not be reached.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ class StepVerdict:
     error_rate: float
     rps: float
     meets_slo: bool
+    samples: int | None = None
+
+    @property
+    def judged(self) -> bool:
+        """Whether the window could say: a p99 was measurable, or the errors alone miss."""
+        return self.p99_ms is not None or self.error_rate >= MAX_ERROR_RATE
 
 
 @dataclass(frozen=True)
@@ -30,12 +38,13 @@ class Capacity:
     slo_p99_ms: float
     capacity_users: int | None  # None: not even the first step met the SLO
     capacity_rps: float | None
-    first_miss_users: int | None  # None: every step met the SLO
+    first_miss_users: int | None  # None: no step missed the SLO
     steps: tuple[StepVerdict, ...]
+    first_unjudged_users: int | None = None  # a step too short for a p99, before any miss
 
     @property
     def met_everywhere(self) -> bool:
-        return self.first_miss_users is None
+        return self.first_miss_users is None and self.first_unjudged_users is None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,12 +67,17 @@ def capacity(steps: Sequence[StepSummary], slo_p99_ms: float) -> Capacity:
             error_rate=step.figures.error_rate,
             rps=step.figures.rps,
             meets_slo=meets_slo(step.figures.p99_ms, step.figures.error_rate, slo_p99_ms),
+            samples=step.figures.samples,
         )
         for step in steps
     )
     best: StepVerdict | None = None
     first_miss: int | None = None
+    first_unjudged: int | None = None
     for verdict in verdicts:
+        if not verdict.judged:
+            first_unjudged = verdict.users
+            break
         if not verdict.meets_slo:
             first_miss = verdict.users
             break
@@ -74,4 +88,5 @@ def capacity(steps: Sequence[StepSummary], slo_p99_ms: float) -> Capacity:
         capacity_rps=best.rps if best else None,
         first_miss_users=first_miss,
         steps=verdicts,
+        first_unjudged_users=first_unjudged,
     )

@@ -68,7 +68,15 @@ def slo_lines(outcomes: list[RunOutcome]) -> list[str]:
         slo = outcome.summary.slo if outcome.summary else None
         if not slo:
             continue
-        verdict = "met" if slo["met_everywhere"] else f"missed at {slo['first_miss_users']} users"
+        if slo.get("first_unjudged_users") is not None:
+            verdict = (
+                f"not judged at {slo['first_unjudged_users']} users: too few samples in the "
+                "window for a p99 (1,000 needed); use a longer STEP or DURATION"
+            )
+        elif slo["met_everywhere"]:
+            verdict = "met"
+        else:
+            verdict = f"missed at {slo['first_miss_users']} users"
         capacity_text = ""
         if len(slo["steps"]) > 1:
             capacity_text = (

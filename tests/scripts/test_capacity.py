@@ -56,3 +56,15 @@ def test_every_step_met() -> None:
     result = capacity([step(8, 10), step(16, 20)], slo_p99_ms=100)
     assert result.met_everywhere and result.capacity_users == 16
     assert result.as_json()["met_everywhere"] is True
+
+
+def test_a_step_too_short_for_a_p99_is_not_judged_and_stops_the_count() -> None:
+    result = capacity([step(8, 40), step(16, None), step(32, 50)], slo_p99_ms=100)
+    assert result.capacity_users == 8
+    assert result.first_unjudged_users == 16 and result.first_miss_users is None
+    assert not result.met_everywhere
+
+
+def test_errors_miss_the_slo_even_without_a_p99() -> None:
+    result = capacity([step(8, None, error_rate=0.05)], slo_p99_ms=100)
+    assert result.first_miss_users == 8 and result.first_unjudged_users is None
