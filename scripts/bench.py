@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from scripts.harness.bench_run import BenchContext, RunOutcome, outcome_line, run_one
+from scripts.harness.bench_run import BenchContext, outcome_line, run_one
 from scripts.harness.console import Console, slo_lines, summary_table
+from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
 from scripts.options.parsing import fail_usage
 from scripts.records.machine import MachineInfo

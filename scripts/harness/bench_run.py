@@ -13,6 +13,7 @@ from pathlib import Path
 from loadtests.scenarios import SCENARIOS
 from scripts.harness.console import Console
 from scripts.harness.measure import LoadOutcome, RunIdentity, measure_load
+from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, ServerRun
 from scripts.harness.session import (
     EXPECTED_FAILURES,
@@ -21,36 +22,12 @@ from scripts.harness.session import (
     ending,
 )
 from scripts.records.machine import MachineInfo
-from scripts.records.schema import RunMeta, RunSummary, Status
+from scripts.records.schema import RunMeta, Status
 from scripts.records.store import RunDirectory, iso, new_run_id, utc_now, write_json
 from servers.app import AppSettings, IssuedTokens, SeedPlan
 from servers.ports import free_port
 from servers.registry import SERVERS_DIR
 from servers.supervisor import LaunchRequest
-
-
-@dataclass
-class RunOutcome:
-    """What the closing table shows for one run."""
-
-    run_id: str
-    server: str
-    status: Status
-    reason: str
-    path: Path
-    summary: RunSummary | None = None
-    overhead_s: float = 0.0
-    logins_warmup_s: float | None = None
-
-    @property
-    def slo_missed(self) -> bool:
-        slo = self.summary.slo if self.summary else None
-        return isinstance(slo, dict) and slo.get("first_miss_users") is not None
-
-    @property
-    def slo_unjudged(self) -> bool:
-        slo = self.summary.slo if self.summary else None
-        return isinstance(slo, dict) and slo.get("first_unjudged_users") is not None
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from scripts.harness.locust_runner import Progress
 
 if TYPE_CHECKING:
-    from scripts.harness.bench_run import RunOutcome
+    from scripts.harness.outcome import RunOutcome
     from scripts.records.schema import StepSummary
 
 
