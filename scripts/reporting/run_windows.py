@@ -76,6 +76,7 @@ class MeasuredWindow:
     usable: bool
     values: Mapping[str, float | None] = field(default_factory=dict)
     latency_samples: int = 0
+    machine_noisy: bool = False
 
     @property
     def bench_id(self) -> str:
@@ -141,6 +142,7 @@ def measured_windows(runs: Sequence[RunRecord]) -> list[MeasuredWindow]:
                     usable=True,
                     values=_values(step.figures),
                     latency_samples=latency_samples(step.figures),
+                    machine_noisy=step.resources.machine_noisy,
                 )
             )
     return windows

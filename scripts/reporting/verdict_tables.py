@@ -100,6 +100,7 @@ def _spread(side: Side) -> ConfigurationSpread:
         run_ids=side.run_ids,
         goodput_cv=None if variation is None else variation.cv,
         noisy=variation is not None and variation.noisy,
+        noisy_machine_runs=sum(1 for window in side.windows if window.machine_noisy),
     )
 
 
@@ -216,6 +217,16 @@ def _group_headline(group: VerdictGroup) -> list[str]:
         sentences.append(
             f"Goodput varied between runs by more than {NOISY_CV * 100:g} % (CV) for "
             f"{', '.join(noisy)}: their verdicts are less certain."
+        )
+    flagged = [
+        f"{c.label} ({c.noisy_machine_runs} of {len(c.run_ids)} runs)"
+        for c in group.configurations
+        if c.noisy_machine_runs
+    ]
+    if flagged:
+        sentences.append(
+            "The machine was noisy (steal or other processes' CPU above its limit) during "
+            f"runs of {', '.join(flagged)}: their verdicts are less certain."
         )
     return sentences
 

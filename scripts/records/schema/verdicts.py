@@ -127,6 +127,7 @@ class ConfigurationSpread:
     run_ids: tuple[str, ...]
     goodput_cv: float | None
     noisy: bool
+    noisy_machine_runs: int = 0  # runs whose window the machine's noise flagged
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
