@@ -30,7 +30,7 @@ SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST
 .PHONY: help venv bench report calibrate serve test lint system-deps clean
 
 help:
-	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
+	@echo "make bench SERVER=<name|all|every>  one server, the five, or every server"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob]  tables, charts, HTML -> <results>/report/"
 	@echo "make calibrate SERVER=<name>   cross-check the harness against wrk"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
