@@ -89,6 +89,7 @@ class PageInput:
     charts: Sequence[ChartFile]
     notes: Sequence[str]
     selection: str
+    sizing_html: str = ""  # the "How many workers" section (scripts/reporting/sizing.py)
 
 
 def _e(value: Any) -> str:
@@ -275,6 +276,8 @@ def render_page(page: PageInput) -> str:
     ]
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
+    if page.sizing_html:
+        nav_links.append('<a href="#sizing">how many workers</a>')
     calibration = calibration_section(page.results_dir)
     if calibration:
         nav_links.append('<a href="#calibration">wrk cross-check</a>')
@@ -300,6 +303,7 @@ def render_page(page: PageInput) -> str:
         _excluded_section(page),
         _notes_section(page),
         _summary_section(page),
+        page.sizing_html,
         _users_section(page),
         calibration,
         _runs_section(page),
