@@ -231,6 +231,9 @@ def answer_sentence(answer: SizingAnswer) -> str:
         f"{enough.workers} worker(s): the smallest count whose median goodput "
         f"({format_value('rps', enough.goodput_rps)} rps) is within {pct} of the best, "
         f"{best.workers} worker(s) ({format_value('rps', best.goodput_rps)} rps)."
+        if enough is not best
+        else f"{best.workers} worker(s): the best median goodput "
+        f"({format_value('rps', best.goodput_rps)} rps), and no smaller count within {pct}."
     )
     confident = answer.enough_with_confidence
     if confident is None:

@@ -57,6 +57,9 @@ def test_the_smallest_count_within_five_percent_of_the_best_median() -> None:
     assert answer.enough.workers == 2  # 760 is 5 % below 800: within
     [answer] = sizing_answers(_rows({1: [400.0], 2: [759.0], 4: [800.0]}))
     assert answer.enough.workers == 4
+    assert "4 worker(s): the best median goodput (800.0 rps), and no smaller count within 5 %" in (
+        sizing_markdown([answer])
+    )
     [answer] = sizing_answers(_rows({4: [700.0], 1: [690.0], 2: [720.0]}))
     assert [count.workers for count in answer.counts] == [1, 2, 4]
     assert (answer.best.workers, answer.enough.workers) == (2, 1)
