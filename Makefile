@@ -33,7 +33,7 @@ SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST
 .PHONY: help venv bench report compare calibrate serve test lint system-deps clean
 
 help:
-	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
+	@echo "make bench SERVER=<name|all|every>  one server, the five, or every server"
 	@echo "                               PRESET=verdict: REPEATS=4 DURATION=10s WARMUP=2s"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob] [BASELINE=server] [POOL=1]"
 	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"

@@ -1,7 +1,8 @@
 """Gunicorn's production settings for the sample app.
 
 The harness passes --bind, --workers and --threads on the command line (so meta.json records
-them); everything else lives here. Run by hand with:
+them), and --worker-class for the gunicorn-* servers of the registry (the command line wins
+over this file); everything else lives here, shared by every worker class. Run by hand with:
     cd sampleapp && gunicorn -c ../servers/gunicorn.conf.py config.wsgi:application
 """
 
@@ -11,7 +12,7 @@ workers = len(os.sched_getaffinity(0))
 worker_class = "sync"  # gunicorn switches to gthread by itself when --threads > 1
 timeout = 30
 graceful_timeout = 10  # on TERM, in-flight requests get this long before workers are killed
-keepalive = 5  # only the gthread worker keeps connections alive; sync closes after each one
+keepalive = 5  # gthread, gevent and the ASGI workers keep connections alive; sync closes each
 max_requests = 0  # no recycling: a benchmark must not measure worker restarts
 accesslog = None  # one line per request costs CPU that the comparison should not count
 errorlog = "-"

@@ -2,8 +2,10 @@
 
 Adding a server means adding a `ServerSpec` to `SERVERS`; nothing else in the harness branches
 on a server's name. Each spec says how to build the command line (an argv template), which
-signal asks the server to stop, whether it is meant for production, and how many worker
-processes and threads it may run.
+signal asks the server to stop, whether it is meant for production, whether it is one of the
+five servers of the product (`SERVER=all`; `SERVER=every` runs them all), how many worker
+processes and threads it may run, and which documented rule `WORKERS=auto`/`THREADS=auto`
+apply (servers/count_rules.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
+
+from servers.count_rules import THREAD_RULES, WORKER_RULES, CountRule
 
 SERVERS_DIR: Final = Path(__file__).resolve().parent
 PROJECT_DIR: Final = SERVERS_DIR.parent
@@ -49,6 +53,12 @@ class ServerSpec:
     application object: `app_module` if set, else the interface's (APP_MODULES), so a test can
     run any server with another application without knowing how that server names it.
     `python_path` adds import directories for such an application.
+
+    `product` marks the five servers the product compares (`SERVER=all`). `threaded_label`
+    names the configuration in tables when THREADS > 1 changes what the server is (Gunicorn
+    switches to its gthread worker). `auto_workers`/`auto_threads` name the rules of
+    servers/count_rules.py. `companion_distributions` are packages whose versions meta.json
+    records beside the server's own (a worker class shipped apart, an event library).
     """
 
     name: str
@@ -66,6 +76,27 @@ class ServerSpec:
     stop_grace_s: float = 15.0
     app_module: str | None = None
     python_path: tuple[str, ...] = ()
+    product: bool = False
+    threaded_label: str | None = None
+    auto_workers: str = "single-process"
+    auto_threads: str = "none"
+    companion_distributions: tuple[str, ...] = ()
+
+    @property
+    def workers_rule(self) -> CountRule:
+        """What WORKERS=auto gives this server (its documentation's recommendation)."""
+        return WORKER_RULES[self.auto_workers]
+
+    @property
+    def threads_rule(self) -> CountRule:
+        """What THREADS=auto gives this server."""
+        return THREAD_RULES[self.auto_threads]
+
+    def label(self, threads: int | None) -> str:
+        """The configuration's name in tables: `threaded_label` when THREADS > 1."""
+        if self.threaded_label and threads is not None and threads > 1:
+            return self.threaded_label
+        return self.name
 
     @property
     def application(self) -> str:
@@ -111,6 +142,44 @@ class ServerSpec:
         return [part.format(**fields) for part in self.argv_template]
 
 
+# Gunicorn's production settings (servers/gunicorn.conf.py) with the harness's bind and workers;
+# a worker class on the command line overrides the file's.
+_GUNICORN_COMMON: Final = (
+    "{python}",
+    "-m",
+    "gunicorn",
+    "--config",
+    "{servers_dir}/gunicorn.conf.py",
+    "--bind",
+    "{host}:{port}",
+    "--workers",
+    "{workers}",
+)
+
+
+def _granian_common(interface: str) -> tuple[str, ...]:
+    """Granian with the settings the others run with: no access log (its default, said
+    anyway), warnings only, and a deadline of 10 s for workers to finish on TERM."""
+    return (
+        "{python}",
+        "-m",
+        "granian",
+        "--interface",
+        interface,
+        "--host",
+        "{host}",
+        "--port",
+        "{port}",
+        "--workers",
+        "{workers}",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers-kill-timeout",
+        "10",
+    )
+
+
 def _spec_table(*specs: ServerSpec) -> Mapping[str, ServerSpec]:
     return MappingProxyType({spec.name: spec for spec in specs})
 
@@ -127,6 +196,7 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         max_workers=1,
         threads_note="one thread per request, unbounded",
         stop_grace_s=5.0,
+        product=True,
     ),
     ServerSpec(
         name="gunicorn",
@@ -150,6 +220,10 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         version_distribution="gunicorn",
         config_file="gunicorn.conf.py",
         threads_supported=True,
+        product=True,
+        threaded_label="gunicorn gthread",
+        auto_workers="gunicorn",
+        auto_threads="gunicorn",
     ),
     ServerSpec(
         name="uwsgi",
@@ -172,6 +246,9 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         version_distribution="uwsgi",
         config_file="uwsgi.ini",
         threads_supported=True,
+        product=True,
+        auto_workers="uwsgi",
+        auto_threads="uwsgi",
     ),
     ServerSpec(
         name="daphne",
@@ -193,6 +270,7 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         version_distribution="daphne",
         max_workers=1,
         threads_note="Django's sync-to-async executor",
+        product=True,
     ),
     ServerSpec(
         name="uvicorn",
@@ -219,6 +297,139 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         production_grade=True,
         version_distribution="uvicorn",
         threads_note="Django's sync-to-async executor",
+        product=True,
+        auto_workers="uvicorn",
+    ),
+    ServerSpec(
+        name="gunicorn-uvicorn",
+        interface=Interface.ASGI,
+        argv_template=(
+            *_GUNICORN_COMMON,
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
+            "{app}",
+        ),
+        description="Gunicorn's master with the uvicorn-worker package's UvicornWorker "
+        "(uvloop + httptools; the class inside uvicorn itself is deprecated); sync DRF views "
+        "run in a thread pool",
+        production_grade=True,
+        version_distribution="gunicorn",
+        companion_distributions=("uvicorn-worker", "uvicorn"),
+        config_file="gunicorn.conf.py",
+        threads_note="Django's sync-to-async executor",
+        auto_workers="gunicorn",
+    ),
+    ServerSpec(
+        name="gunicorn-asgi",
+        interface=Interface.ASGI,
+        argv_template=(
+            *_GUNICORN_COMMON,
+            "--worker-class",
+            "asgi",
+            # Django answers no lifespan events (uvicorn runs with --lifespan off too)
+            "--asgi-lifespan",
+            "off",
+            "{app}",
+        ),
+        description="Gunicorn's own ASGI worker (-k asgi, beta since Gunicorn 24; asyncio "
+        "with uvloop when installed); sync DRF views run in a thread pool",
+        production_grade=True,
+        version_distribution="gunicorn",
+        config_file="gunicorn.conf.py",
+        threads_note="Django's sync-to-async executor (--threads has no effect)",
+        auto_workers="gunicorn",
+    ),
+    ServerSpec(
+        name="gunicorn-gevent",
+        interface=Interface.WSGI,
+        argv_template=(*_GUNICORN_COMMON, "--worker-class", "gevent", "{app}"),
+        description="Gunicorn with gevent workers: the standard library monkey-patched, one "
+        "greenlet per connection (up to worker_connections, 1000)",
+        production_grade=True,
+        version_distribution="gunicorn",
+        companion_distributions=("gevent",),
+        config_file="gunicorn.conf.py",
+        threads_note="greenlets, up to worker_connections per worker",
+        auto_workers="gunicorn",
+    ),
+    ServerSpec(
+        name="granian-wsgi",
+        interface=Interface.WSGI,
+        argv_template=(
+            *_granian_common("wsgi"),
+            # the threads that call the WSGI application, per worker
+            "--blocking-threads",
+            "{threads}",
+            "{app}",
+        ),
+        description="Granian (Rust, hyper) over WSGI: Rust threads do the I/O, THREADS "
+        "blocking threads per worker call Django",
+        production_grade=True,
+        version_distribution="granian",
+        threads_supported=True,
+        threads_note="blocking threads per worker",
+        auto_workers="granian",
+        auto_threads="granian-wsgi",
+    ),
+    ServerSpec(
+        name="granian-asgi",
+        interface=Interface.ASGI,
+        # asginl: ASGI without the lifespan protocol, which Django does not speak
+        argv_template=(*_granian_common("asginl"), "{app}"),
+        description="Granian (Rust, hyper) over ASGI (no lifespan); sync DRF views run in a "
+        "thread pool",
+        production_grade=True,
+        version_distribution="granian",
+        threads_note="Django's sync-to-async executor",
+        auto_workers="granian",
+    ),
+    ServerSpec(
+        name="hypercorn",
+        interface=Interface.ASGI,
+        argv_template=(
+            "{python}",
+            "-m",
+            "hypercorn",
+            "--bind",
+            "{host}:{port}",
+            "--workers",
+            "{workers}",
+            "--graceful-timeout",
+            "10",
+            "--log-level",
+            "warning",
+            "{app}",
+        ),
+        description="Hypercorn (asyncio, h11) with --workers spawned processes; no access "
+        "log unless asked; sync DRF views run in a thread pool",
+        production_grade=True,
+        version_distribution="hypercorn",
+        threads_note="Django's sync-to-async executor",
+        auto_workers="hypercorn",
+    ),
+    ServerSpec(
+        name="waitress",
+        interface=Interface.WSGI,
+        argv_template=(
+            "{python}",
+            "-m",
+            "waitress",
+            "--listen={host}:{port}",
+            "--threads={threads}",
+            "{app}",
+        ),
+        description="waitress: one process, an asyncore loop does the I/O and THREADS threads "
+        "call Django; logs no requests",
+        production_grade=True,
+        version_distribution="waitress",
+        max_workers=1,
+        threads_supported=True,
+        threads_note="application threads of the one process",
+        # TERM would end waitress at once; on INT (KeyboardInterrupt) it gives running
+        # requests 5 s to finish and cancels queued ones: its only graceful stop
+        stop_signal=signal.SIGINT,
+        stop_grace_s=10.0,
+        auto_threads="waitress",
     ),
 )
 
@@ -226,6 +437,11 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
 def server_names() -> list[str]:
     """Registered server names, in the registry's (and the benchmark's) order."""
     return list(SERVERS)
+
+
+def product_server_names() -> list[str]:
+    """The five servers of the product (`SERVER=all`), in registry order."""
+    return [spec.name for spec in SERVERS.values() if spec.product]
 
 
 def get_server(name: str) -> ServerSpec:

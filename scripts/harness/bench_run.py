@@ -55,7 +55,7 @@ def base_meta(
 ) -> RunMeta:
     """meta.json as it stands before the run: `failed` until the run says otherwise."""
     plan, spec = context.plan, server.spec
-    versions = context.machine.versions(spec.version_distribution)
+    versions = context.machine.versions(spec.version_distribution, *spec.companion_distributions)
     return RunMeta(
         run_id=run_id,
         bench_id=context.bench_id,
@@ -71,6 +71,7 @@ def base_meta(
         workers=server.workers,
         threads=server.threads if spec.threads_supported else None,
         threads_note=spec.threads_note,
+        workers_rule=server.workers_rule,
         scenario=plan.scenario,
         users=plan.users,
         spawn_rate=plan.spawn_rate,

@@ -20,7 +20,7 @@ from loadtests.shape import LoadShape
 from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
 from scripts.options.parsing import OneLineErrorParser, port_number, positive_int
 from servers.placement import PLACEMENTS, Placement, default_mode, place
-from servers.registry import ServerSpec, get_server, server_names
+from servers.registry import ServerSpec, get_server, product_server_names, server_names
 
 DEFAULT_USERS = 16
 DEFAULT_DURATION_S = 30.0
@@ -62,18 +62,52 @@ def positive_rate(text: str) -> float:
     return value
 
 
+ALL_SERVERS = "all"  # the five servers of the product
+EVERY_SERVER = "every"  # every registered server
+
+
 def server_list(text: str) -> tuple[str, ...]:
-    """argparse type: `all`, one server, or a comma-separated list of servers."""
-    if text.strip() == "all":
+    """argparse type: `all` (the product's five), `every` (all registered), one server, or
+    a comma-separated list of servers."""
+    if text.strip() == ALL_SERVERS:
+        return tuple(product_server_names())
+    if text.strip() == EVERY_SERVER:
         return tuple(server_names())
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in server_names()]
     if not names or unknown:
         bad = ", ".join(unknown) or repr(text)
         raise argparse.ArgumentTypeError(
-            f"unknown server {bad}; valid servers: all, {', '.join(server_names())}"
+            f"unknown server {bad}; valid servers: {ALL_SERVERS}, {EVERY_SERVER}, "
+            f"{', '.join(server_names())}"
         )
     return names
+
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class CountChoice:
+    """WORKERS or THREADS as given: the harness's default (nothing given), `auto` (each
+    server's documented rule), or the counts to run, several of them being a sweep."""
+
+    counts: tuple[int, ...] = ()
+    auto: bool = False
+
+
+def count_choice(text: str) -> CountChoice:
+    """argparse type: `auto`, a whole number >= 1, or a comma-separated list to sweep."""
+    if text.strip() == AUTO:
+        return CountChoice(auto=True)
+    problem = f"expected a whole number >= 1, a list like 1,2,4, or {AUTO}, got {text!r}"
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(problem) from None
+    if min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(problem + " (each count once)")
+    return CountChoice(counts)
 
 
 SHAPES = ("constant", "steps")
@@ -119,11 +153,13 @@ def results_directory(text: str) -> Path:
 
 @dataclass(frozen=True)
 class ServerRun:
-    """One server as it will run: the spec with the worker/thread counts it gets."""
+    """One server as it will run: the spec with the worker/thread counts it gets, and how
+    those counts were chosen (recorded in meta.json as `workers_rule`)."""
 
     spec: ServerSpec
     workers: int
     threads: int
+    workers_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -262,15 +298,18 @@ def build_parser() -> OneLineErrorParser:
     )
     parser.add_argument(
         "--workers",
-        type=positive_int,
-        default=None,
-        help="worker processes (default: one per core; single-process servers always 1)",
+        type=count_choice,
+        default=CountChoice(),
+        help="worker processes: a number, a list to sweep (1,2,4: one configuration each), "
+        "or auto (each server's documented rule for its CPUs, e.g. Gunicorn's 2 x cores + 1) "
+        "(default: one per core; single-process servers always 1)",
     )
     parser.add_argument(
         "--threads",
-        type=positive_int,
-        default=1,
-        help="threads per worker where the server has such a setting",
+        type=count_choice,
+        default=CountChoice((1,)),
+        help="threads per worker where the server has such a setting: a number, a list to "
+        "sweep, or auto (default: 1)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     parser.add_argument(
@@ -335,25 +374,15 @@ def build_parser() -> OneLineErrorParser:
 def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> BenchPlan | str:
     """The plan, or one line saying which value does not fit which server."""
     placement = place(args.pin or default_mode(available_cpus), available_cpus)
-    cores = placement.server_core_count
     names: tuple[str, ...] = args.server
-    several = len(names) > 1
-    runs: list[ServerRun] = []
-    for name in names:
-        spec = get_server(name)
-        workers = args.workers or spec.default_workers(cores)
-        threads = args.threads
-        if several:
-            # With several servers, a count a server cannot take is fitted to it (and
-            # recorded in meta.json) instead of refusing the whole plan.
-            if spec.max_workers is not None:
-                workers = min(workers, spec.max_workers)
-            if not spec.threads_supported:
-                threads = 1
-        problem = spec.validate_counts(workers, threads)
-        if problem:
-            return problem
-        runs.append(ServerRun(spec=spec, workers=workers, threads=threads))
+    runs = server_runs(
+        [get_server(name) for name in names],
+        args.workers,
+        args.threads,
+        placement.server_core_count,
+    )
+    if isinstance(runs, str):
+        return runs
     counts: tuple[int, ...] = args.users
     if args.shape == "constant" and len(counts) != 1:
         return "USERS takes one number unless SHAPE=steps (e.g. SHAPE=steps USERS=8,16,32)"
@@ -371,7 +400,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
     # long enough for every run of the bench with a wide margin for start-up and stops
     covering_s = int(run_count * (duration_s * len(counts) + args.warmup + 120) + 600)
     return BenchPlan(
-        servers=tuple(runs),
+        servers=runs,
         scenario=args.scenario,
         shape=LoadShape(counts),
         spawn_rate=args.spawn_rate or float(counts[0]),
@@ -394,3 +423,71 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         max_error_rate=args.max_error_rate,
         errors_expected=args.errors_expected,
     )
+
+
+def _worker_options(spec: ServerSpec, choice: CountChoice, cores: int) -> list[tuple[int, str]]:
+    """(workers, how it was chosen) for each configuration WORKERS asks of `spec`."""
+    if choice.auto:
+        count = spec.workers_rule.apply(cores)
+        if spec.max_workers is not None:
+            count = min(count, spec.max_workers)
+        return [(count, spec.workers_rule.describe("WORKERS", cores, count))]
+    if not choice.counts:
+        count = spec.default_workers(cores)
+        return [(count, f"WORKERS default: one per core, {count} for {cores} core(s)")]
+    return [(count, f"WORKERS={count} given") for count in choice.counts]
+
+
+def _thread_options(
+    spec: ServerSpec, choice: CountChoice, cores: int, workers: int
+) -> list[tuple[int, str]]:
+    """(threads, how it was chosen) for each configuration THREADS asks of `spec`."""
+    if not spec.threads_supported and (choice.auto or choice.counts == (1,)):
+        return [(1, "THREADS: none, the server has no thread-count setting")]
+    if choice.auto:
+        count = spec.threads_rule.apply(cores, workers)
+        return [(count, spec.threads_rule.describe("THREADS", cores, count))]
+    return [(count, f"THREADS={count} given") for count in choice.counts]
+
+
+def _fitted(spec: ServerSpec, workers: int, threads: int) -> tuple[int, int, list[str]]:
+    """The counts as `spec` can take them, and what had to change to get there."""
+    fits = []
+    if spec.max_workers is not None and workers > spec.max_workers:
+        fits.append(f"fitted to {spec.max_workers} worker(s), {spec.name}'s most")
+        workers = spec.max_workers
+    if not spec.threads_supported and threads != 1:
+        fits.append(f"fitted to 1 thread, {spec.name} has no thread-count setting")
+        threads = 1
+    return workers, threads, fits
+
+
+def server_runs(
+    specs: Sequence[ServerSpec], workers: CountChoice, threads: CountChoice, cores: int
+) -> tuple[ServerRun, ...] | str:
+    """One ServerRun per server x worker count x thread count, in that order, or one line
+    saying which count does not fit which server.
+
+    With several servers, a count a server cannot take is fitted to it (and the fit is
+    recorded in meta.json) instead of refusing the whole plan; a sweep that fitting makes
+    repeat itself (daphne at WORKERS=1,2,4) runs each remaining configuration once.
+    """
+    runs: list[ServerRun] = []
+    for spec in specs:
+        for asked_workers, worker_text in _worker_options(spec, workers, cores):
+            for asked_threads, thread_text in _thread_options(spec, threads, cores, asked_workers):
+                counts = (asked_workers, asked_threads, list[str]())
+                if len(specs) > 1:
+                    counts = _fitted(spec, asked_workers, asked_threads)
+                worker_count, thread_count, fits = counts
+                problem = spec.validate_counts(worker_count, thread_count)
+                if problem:
+                    return problem
+                rule = "; ".join([worker_text, thread_text, *fits])
+                run = ServerRun(spec, worker_count, thread_count, rule)
+                if all(
+                    (r.spec, r.workers, r.threads) != (spec, worker_count, thread_count)
+                    for r in runs
+                ):
+                    runs.append(run)
+    return tuple(runs)

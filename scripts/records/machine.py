@@ -67,9 +67,11 @@ class MachineInfo:
             cpu_affinity=sorted(os.sched_getaffinity(0)),
         )
 
-    def versions(self, server_distribution: str) -> dict[str, str | None]:
+    def versions(self, server_distribution: str, *companions: str) -> dict[str, str | None]:
+        """Python's, the libraries', the server's and its companions' versions (a worker
+        class or event library shipped apart from the server)."""
         return {
             "python": self.python,
             **self.libraries,
-            server_distribution: _version(server_distribution),
+            **{name: _version(name) for name in (server_distribution, *companions)},
         }

@@ -35,6 +35,10 @@ PRODUCTION_COLOURS: Final = (
     "#e377c2",  # pink
     "#bcbd22",  # olive
     "#7f7f7f",  # grey
+    "#393b79",  # indigo
+    "#637939",  # moss
+    "#8c6d31",  # ochre
+    "#7b4173",  # plum: twelve, one for each production server of SERVER=every
 )
 DEVELOPMENT_COLOURS: Final = ("#d62728", "#ff7f0e")  # red, orange: "not for production"
 DPI: Final = 100

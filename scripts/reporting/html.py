@@ -92,6 +92,7 @@ class PageInput:
     notes: Sequence[str]
     selection: str
     verdicts: VerdictsRecord | None = None
+    sizing_html: str = ""  # the "How many workers" section (scripts/reporting/sizing.py)
 
 
 def _e(value: Any) -> str:
@@ -281,6 +282,8 @@ def render_page(page: PageInput) -> str:
         nav_links.insert(0, '<a href="#verdicts">verdicts</a>')
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
+    if page.sizing_html:
+        nav_links.append('<a href="#sizing">how many workers</a>')
     calibration = calibration_section(page.results_dir)
     if calibration:
         nav_links.append('<a href="#calibration">wrk cross-check</a>')
@@ -308,6 +311,7 @@ def render_page(page: PageInput) -> str:
         _notes_section(page),
         verdicts,
         _summary_section(page),
+        page.sizing_html,
         _users_section(page),
         calibration,
         _runs_section(page),

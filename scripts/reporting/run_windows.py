@@ -48,7 +48,7 @@ class Configuration:
     threads: int | None
 
     @property
-    def order(self) -> tuple[tuple[int, str], int, int]:
+    def order(self) -> tuple[tuple[int, int, str], int, int]:
         """Registry order of servers (the bench's), then workers, then threads."""
         return (
             server_rank(self.server),

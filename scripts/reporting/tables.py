@@ -21,7 +21,7 @@ from scripts.records.schema import RunMeta
 from scripts.reporting.frames import AGGREGATED
 from scripts.reporting.hdr_frames import HISTOGRAM_COLUMN, pooled_percentiles
 from scripts.reporting.load import SHAPE_CONSTANT, RunRecord
-from servers.registry import server_names
+from servers.registry import SERVERS, Interface, server_names
 
 # One row of a summary frame (pandas-stubs types a row as a Series).
 Row: TypeAlias = "pd.Series[Any]"
@@ -134,10 +134,19 @@ class Group:
         return cls(meta.scenario, meta.users, float(meta.duration_s), meta.shape or SHAPE_CONSTANT)
 
 
-def server_rank(name: str) -> tuple[int, str]:
-    """Registry order first (the order the bench runs servers in), unknown names after."""
+def server_rank(name: str) -> tuple[int, int, str]:
+    """Interface first (dev, wsgi, asgi: tables group servers by interface), then registry
+    order (the order the bench runs servers in); unknown names after."""
     known = server_names()
-    return (known.index(name), name) if name in known else (len(known), name)
+    if name not in known:
+        return (len(Interface), len(known), name)
+    return (list(Interface).index(SERVERS[name].interface), known.index(name), name)
+
+
+def interface_of(name: str) -> str:
+    """A server's interface from the registry (`-` for a server it no longer has)."""
+    spec = SERVERS.get(name)
+    return spec.interface.value if spec else "-"
 
 
 def _threads_text(threads: Any) -> str:
@@ -145,12 +154,15 @@ def _threads_text(threads: Any) -> str:
 
 
 def config_label(row: Row, ambiguous: bool) -> str:
-    """A configuration's name in charts: the server, plus its workers and threads when the
-    same server appears with several settings (`ambiguous`)."""
+    """A configuration's name in charts: the server (as the registry names it for its thread
+    count: gunicorn with THREADS > 1 is `gunicorn gthread`), plus its workers and threads
+    when the same server appears with several settings (`ambiguous`)."""
+    threads: int | None = None if pd.isna(row["threads"]) else int(row["threads"])
+    spec = SERVERS.get(str(row["server"]))
+    name = spec.label(threads) if spec else str(row["server"])
     if not ambiguous:
-        return str(row["server"])
-    threads: str = "" if pd.isna(row["threads"]) else f"x{int(row['threads'])}t"
-    return f"{row['server']} {int(row['workers'])}w{threads}"
+        return name
+    return f"{name} {int(row['workers'])}w" + ("" if threads is None else f"x{threads}t")
 
 
 def _series_labels(summary: pd.DataFrame) -> list[str]:
@@ -370,10 +382,12 @@ def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     if (rows["runs"] > 1).any():
         metrics += [m for m in REPEAT_METRICS if m in rows and rows[m].notna().any()]
     names = {**ALL_METRICS, **REPEAT_METRICS}
-    headings = ["server", "workers", "threads", "runs", *(names[m] for m in metrics)]
+    headings = ["server", "interface", "workers", "threads", "runs"]
+    headings += [names[m] for m in metrics]
     cells = [
         [
             Cell(str(row["label"]) + ("" if row["production_grade"] else " (dev)")),
+            Cell(interface_of(str(row["server"]))),
             Cell(str(int(row["workers"]))),
             Cell(_threads_text(row["threads"])),
             Cell(str(int(row["runs"]))),
@@ -406,7 +420,7 @@ def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Se
     for group, rows in groups_of(summary):
         lines += ["", f"## {group.label}", ""]
         headings, cells = display_rows(rows)
-        lines += _markdown_table(headings, [[cell.text for cell in row] for row in cells])
+        lines += _markdown_table(headings, [[cell.text for cell in row] for row in cells], 2)
     if summary.empty:
         lines += ["", "No usable runs: nothing to summarize."]
     if notes:

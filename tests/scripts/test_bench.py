@@ -152,7 +152,7 @@ def test_run_longer_than_token_lifetime_has_no_auth_failures(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--server", "tomcat", "valid servers: all, runserver, gunicorn"),
+        ("--server", "tomcat", "valid servers: all, every, runserver, gunicorn"),
         ("--users", "abc", "expected a whole number >= 1"),
         ("--users", "0", "expected a whole number >= 1"),
         ("--spawn-rate", "-1", "above 0"),

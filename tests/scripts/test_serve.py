@@ -10,6 +10,7 @@ import pytest
 
 from servers.http import request_json
 from servers.ports import free_port, port_is_free
+from servers.registry import server_names
 from tests.process import running
 from tests.scripts.benchutil import processes_mentioning
 
@@ -28,7 +29,7 @@ def test_unknown_server_is_one_line_and_exit_2() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "serve: error: argument --server: unknown server 'tomcat'; valid servers: "
-        "runserver, gunicorn, uwsgi, daphne, uvicorn"
+        + ", ".join(server_names())
     ]
 
 

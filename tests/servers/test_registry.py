@@ -1,14 +1,64 @@
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from servers.registry import SERVERS, Interface, get_server, server_names
+from servers.count_rules import THREAD_RULES, WORKER_RULES
+from servers.registry import (
+    SERVERS,
+    Interface,
+    get_server,
+    product_server_names,
+    server_names,
+)
+
+PRODUCT = ["runserver", "gunicorn", "uwsgi", "daphne", "uvicorn"]
 
 
 def test_the_five_servers_are_registered_in_order() -> None:
-    assert server_names()[:5] == ["runserver", "gunicorn", "uwsgi", "daphne", "uvicorn"]
+    assert server_names()[:5] == PRODUCT
+
+
+def test_the_product_is_the_five_and_every_server_is_more() -> None:
+    assert product_server_names() == PRODUCT
+    assert set(server_names()) - set(PRODUCT) == {
+        "gunicorn-uvicorn",
+        "gunicorn-asgi",
+        "gunicorn-gevent",
+        "granian-wsgi",
+        "granian-asgi",
+        "hypercorn",
+        "waitress",
+    }
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_every_server_names_real_rules_and_installed_distributions(name: str) -> None:
+    spec = SERVERS[name]
+    assert spec.auto_workers in WORKER_RULES and spec.auto_threads in THREAD_RULES
+    assert spec.threads_supported == (spec.auto_threads != "none")
+    for distribution in (spec.version_distribution, *spec.companion_distributions):
+        assert metadata.version(distribution)
+
+
+def test_gunicorn_with_threads_is_gthread_under_one_name() -> None:
+    gunicorn = get_server("gunicorn")
+    assert gunicorn.label(4) == "gunicorn gthread"
+    assert gunicorn.label(1) == gunicorn.label(None) == "gunicorn"
+    assert get_server("uwsgi").label(4) == "uwsgi"
+
+
+def test_worker_classes_are_given_on_gunicorns_command_line() -> None:
+    def worker_class(name: str) -> str:
+        argv = SERVERS[name].argv_template
+        return argv[argv.index("--worker-class") + 1]
+
+    assert worker_class("gunicorn-uvicorn") == "uvicorn_worker.UvicornWorker"
+    assert worker_class("gunicorn-asgi") == "asgi"
+    assert worker_class("gunicorn-gevent") == "gevent"
+    assert "--threads" not in SERVERS["gunicorn-gevent"].argv_template
 
 
 def test_only_runserver_is_not_production_grade() -> None:
@@ -46,6 +96,10 @@ def test_single_process_servers_refuse_more_workers() -> None:
     assert get_server("runserver").validate_counts(4, 1) is not None
     assert get_server("gunicorn").validate_counts(4, 2) is None
     assert get_server("uvicorn").validate_counts(3, 2) is not None  # no thread setting
+    assert get_server("waitress").validate_counts(2, 4) is not None
+    assert get_server("waitress").validate_counts(1, 4) is None
+    assert get_server("granian-asgi").validate_counts(2, 2) is not None
+    assert get_server("granian-wsgi").validate_counts(2, 8) is None
 
 
 def test_default_workers_follow_cores_but_respect_limits() -> None:
@@ -57,3 +111,7 @@ def test_interfaces() -> None:
     assert get_server("runserver").interface is Interface.DEV
     assert {SERVERS[n].interface for n in ("gunicorn", "uwsgi")} == {Interface.WSGI}
     assert {SERVERS[n].interface for n in ("daphne", "uvicorn")} == {Interface.ASGI}
+    wsgi = ("gunicorn-gevent", "granian-wsgi", "waitress")
+    asgi = ("gunicorn-uvicorn", "gunicorn-asgi", "granian-asgi", "hypercorn")
+    assert {SERVERS[n].interface for n in wsgi} == {Interface.WSGI}
+    assert {SERVERS[n].interface for n in asgi} == {Interface.ASGI}

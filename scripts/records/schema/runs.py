@@ -242,6 +242,7 @@ class RunMeta:
     status: Status
     reason: str
     threads_note: str = ""
+    workers_rule: str = ""  # how workers and threads were chosen (WORKERS=auto: whose rule)
     started_at: str | None = None
     finished_at: str | None = None
     git_sha: str | None = None

@@ -9,7 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from scripts.reporting.load import load_run
-from scripts.reporting.tables import Group, comparability_notes, resolution_notes, runs_table
+from scripts.reporting.tables import (
+    ALL_METRICS,
+    Group,
+    comparability_notes,
+    display_rows,
+    resolution_notes,
+    runs_table,
+    summarize,
+)
 
 FIXTURE_RUNS = Path(__file__).resolve().parents[2] / "fixtures" / "runs"
 STEP_RUNS = FIXTURE_RUNS.parent / "step_runs" / "runs"
@@ -69,3 +77,58 @@ def test_runs_table_lists_unreadable_runs_with_what_they_say(tmp_path: Path) -> 
     assert pd.isna(table.loc[run_dir.name, "users"])  # not a whole number: left out
     assert table.loc[corrupt.name, "server"] == ""
     assert table.loc[corrupt.name, "shape"] == ""
+
+
+def _aggregated_stats(configs: list[tuple[str, int, int | None]]) -> pd.DataFrame:
+    """One Aggregated row per (server, workers, threads), as the loader gives them."""
+    return pd.DataFrame(
+        [
+            {
+                "run_id": f"run-{index}",
+                "server": server,
+                "production_grade": server != "runserver",
+                "scenario": "mixed",
+                "shape": "constant",
+                "users": 8,
+                "duration_s": 5.0,
+                "workers": workers,
+                "threads": pd.NA if threads is None else threads,
+                "endpoint": "Aggregated",
+                **{metric: 10.0 + index for metric in ALL_METRICS},
+            }
+            for index, (server, workers, threads) in enumerate(configs)
+        ]
+    )
+
+
+def test_tables_group_servers_by_interface_and_name_gthread_once() -> None:
+    stats = _aggregated_stats(
+        [
+            ("waitress", 1, 4),
+            ("uvicorn", 1, None),
+            ("gunicorn", 1, 4),
+            ("runserver", 1, None),
+            ("granian-asgi", 1, None),
+            ("gunicorn-gevent", 1, None),
+        ]
+    )
+    summary = summarize(stats)
+    assert list(summary["server"]) == [
+        "runserver",
+        "gunicorn",
+        "gunicorn-gevent",
+        "waitress",
+        "uvicorn",
+        "granian-asgi",
+    ]
+    labels = dict(zip(summary["server"], summary["label"], strict=True))
+    assert labels["gunicorn"] == "gunicorn gthread"
+    assert labels["waitress"] == "waitress"
+    headings, cells = display_rows(summary)
+    assert headings[:2] == ["server", "interface"]
+    assert [row[1].value for row in cells] == ["dev", "wsgi", "wsgi", "wsgi", "asgi", "asgi"]
+
+
+def test_gunicorn_sync_and_gthread_side_by_side_keep_their_counts() -> None:
+    summary = summarize(_aggregated_stats([("gunicorn", 2, 1), ("gunicorn", 2, 4)]))
+    assert list(summary["label"]) == ["gunicorn 2wx1t", "gunicorn gthread 2wx4t"]
