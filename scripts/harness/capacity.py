@@ -26,11 +26,17 @@ class StepVerdict:
     rps: float
     meets_slo: bool
     samples: int | None = None
+    lower_bound_ms: float | None = None  # the highest lower percentile measured (p95, p90, p50)
 
     @property
     def judged(self) -> bool:
-        """Whether the window could say: a p99 was measurable, or the errors alone miss."""
-        return self.p99_ms is not None or self.error_rate >= MAX_ERROR_RATE
+        """Whether the window could say: a p99 was measurable, the errors alone miss, or a
+        lower percentile already exceeds the SLO (so p99, above it, does too)."""
+        return (
+            self.p99_ms is not None
+            or self.error_rate >= MAX_ERROR_RATE
+            or (self.lower_bound_ms is not None and not self.meets_slo)
+        )
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,14 @@ def meets_slo(p99_ms: float | None, error_rate: float, slo_p99_ms: float) -> boo
     return p99_ms is not None and p99_ms <= slo_p99_ms and error_rate < MAX_ERROR_RATE
 
 
+def _lower_bound_ms(step: StepSummary) -> float | None:
+    figures = step.figures
+    return next(
+        (value for value in (figures.p95_ms, figures.p90_ms, figures.p50_ms) if value is not None),
+        None,
+    )
+
+
 def capacity(steps: Sequence[StepSummary], slo_p99_ms: float) -> Capacity:
     """`steps` are the run's windows, in step order."""
     verdicts = tuple(
@@ -68,6 +82,7 @@ def capacity(steps: Sequence[StepSummary], slo_p99_ms: float) -> Capacity:
             rps=step.figures.rps,
             meets_slo=meets_slo(step.figures.p99_ms, step.figures.error_rate, slo_p99_ms),
             samples=step.figures.samples,
+            lower_bound_ms=_lower_bound_ms(step),
         )
         for step in steps
     )

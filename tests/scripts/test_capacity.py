@@ -68,3 +68,9 @@ def test_a_step_too_short_for_a_p99_is_not_judged_and_stops_the_count() -> None:
 def test_errors_miss_the_slo_even_without_a_p99() -> None:
     result = capacity([step(8, None, error_rate=0.05)], slo_p99_ms=100)
     assert result.first_miss_users == 8 and result.first_unjudged_users is None
+
+
+def test_a_lower_percentile_above_the_slo_is_a_miss_without_a_p99() -> None:
+    figures = WindowFigures(500, 0, 0.0, 100.0, p50_ms=40.0, p99_ms=None)
+    result = capacity([StepSummary(8, 10.0, figures, WindowResources())], slo_p99_ms=10)
+    assert result.first_miss_users == 8 and result.first_unjudged_users is None
