@@ -11,7 +11,10 @@ CPU pinning and the parent-death signal are argv wrappers from util-linux (`task
 parent has threads, and the harness's sampler thread runs while Locust is launched. Both
 wrappers exec the real command, so the child's pid is the command's pid. The parent-death
 signal fires when the *thread* that launched the child exits, so launch from a thread that
-lives as long as the child (the main thread).
+lives as long as the child (the main thread). A child that must run as another user (the
+harness's PostgreSQL: it refuses root) switches in the same `setpriv` call: the kernel clears
+the parent-death signal whenever a process changes its user id, and setpriv sets the signal
+after the switch, so a second, inner setpriv would silently undo it.
 
 Stop: the child's stop signal to its process group, a grace period, then SIGKILL to every
 member of its session, then a wait until none is left; the child is always reaped.
@@ -20,6 +23,7 @@ member of its session, then a wait until none is left; the child is always reape
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -53,15 +57,38 @@ def child_environment(extra: Mapping[str, str], *, bin_dirs: Sequence[str] = ())
 
 
 def wrapped_argv(
-    argv: Sequence[str], *, cpus: tuple[int, ...] | None, die_with_parent: bool
+    argv: Sequence[str],
+    *,
+    cpus: tuple[int, ...] | None,
+    die_with_parent: bool,
+    run_as: str | None = None,
 ) -> list[str]:
-    """`argv` behind the util-linux wrappers that pin it and tie its life to ours."""
+    """`argv` behind the util-linux wrappers that pin it, run it as `run_as` (when given) and
+    tie its life to ours; one setpriv does both of the latter (see the module docstring)."""
     wrapped = list(argv)
     if cpus:
         wrapped = [_tool("taskset"), "--cpu-list", ",".join(map(str, cpus)), *wrapped]
+    privileges = user_switch_flags(run_as) if run_as is not None else []
     if die_with_parent:
-        wrapped = [_tool("setpriv"), "--pdeathsig", "KILL", *wrapped]
+        privileges += ["--pdeathsig", "KILL"]
+    if privileges:
+        wrapped = [_tool("setpriv"), *privileges, *wrapped]
     return wrapped
+
+
+def user_switch_flags(user: str) -> list[str]:
+    """setpriv's flags to become `user` (its uid, primary group and supplementary groups);
+    none when we already are that user. ChildLaunchError when the user does not exist or we
+    lack the right to switch."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        raise ChildLaunchError(f"cannot run as {user!r}: no such user on this machine") from None
+    if account.pw_uid == os.geteuid():
+        return []
+    if os.geteuid() != 0:
+        raise ChildLaunchError(f"cannot run as {user!r}: switching users needs root")
+    return [f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups"]
 
 
 def _tool(name: str) -> str:
@@ -99,6 +126,7 @@ class ChildSpec:
     stop_signal: signal.Signals = signal.SIGTERM
     stop_grace_s: float = 10.0
     die_with_parent: bool = True
+    run_as: str | None = None  # a user name; None: the harness's own user
 
 
 @dataclass(frozen=True)
@@ -126,7 +154,9 @@ class ManagedChild:
         """Launch `spec`; ChildLaunchError when the command cannot be executed."""
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         _require_executable(spec)
-        argv = wrapped_argv(spec.argv, cpus=spec.cpus, die_with_parent=spec.die_with_parent)
+        argv = wrapped_argv(
+            spec.argv, cpus=spec.cpus, die_with_parent=spec.die_with_parent, run_as=spec.run_as
+        )
         with spec.log_path.open("ab") as log:
             try:
                 process = subprocess.Popen(
