@@ -17,11 +17,14 @@ the parent-death signal whenever a process changes its user id, and setpriv sets
 after the switch, so a second, inner setpriv would silently undo it.
 
 Stop: the child's stop signal to its process group, a grace period, then SIGKILL to every
-member of its session, then a wait until none is left; the child is always reaped.
+member of its tree, then a wait until none is left; the child is always reaped. The tree is
+also remembered as it was when the stop began: a descendant in a session of its own whose
+parent exited is reparented, and would otherwise escape.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -33,7 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from servers.process_group import kill_session, session_members, signal_group
+from servers.process_group import (
+    kill_session,
+    signal_group,
+    snapshot,
+    survivors,
+    tree_members,
+)
 
 # The variables a child may inherit from the harness; everything else is set explicitly.
 INHERITED_VARIABLES = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
@@ -188,8 +197,8 @@ class ManagedChild:
         return self.process.poll()
 
     def members(self) -> list[int]:
-        """Live pids of the child's whole tree (its session)."""
-        return session_members(self.pid)
+        """Live pids of the child's whole tree (its session and every descendant)."""
+        return tree_members(self.pid)
 
     def wait(self, timeout_s: float) -> int | None:
         """The exit status once the child exits within `timeout_s`, else None."""
@@ -199,33 +208,44 @@ class ManagedChild:
             return None
 
     def stop(self, grace_s: float | None = None) -> StopReport:
-        """Stop signal to the group, `grace_s` (default: the spec's) for the whole session to
+        """Stop signal to the group, `grace_s` (default: the spec's) for the whole tree to
         exit, then SIGKILL to every member; always reaps the child. Safe to call twice."""
         if self.last_stop is not None and not self.members() and not self.running:
             return self.last_stop
         grace = self.spec.stop_grace_s if grace_s is None else grace_s
         started = time.monotonic()
         killed = False
+        known = snapshot(self.members())
+
+        def remaining() -> list[int]:
+            return sorted(set(self.members()) | set(survivors(known)))
+
+        def kill_all() -> None:
+            kill_session(self.pid)
+            for pid in survivors(known):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
         if self.running:
             signal_group(self.pid, self.spec.stop_signal)
         grace_end = started + grace
         while time.monotonic() < grace_end:
-            if not self.running and not self.members():
+            if not self.running and not remaining():
                 break
             time.sleep(0.05)
         else:
-            killed = bool(self.running or self.members())
-            kill_session(self.pid)
+            killed = bool(self.running or remaining())
+            kill_all()
         exit_code = self.wait(LEFTOVER_DEADLINE_S)
         leftovers_end = time.monotonic() + LEFTOVER_DEADLINE_S
-        while self.members() and time.monotonic() < leftovers_end:
-            kill_session(self.pid)
+        while remaining() and time.monotonic() < leftovers_end:
+            kill_all()
             time.sleep(0.05)
         report = StopReport(
             exit_code=exit_code,
             stop_s=time.monotonic() - started,
             killed=killed,
-            leftovers=tuple(self.members()),
+            leftovers=tuple(remaining()),
         )
         self.last_stop = report
         return report

@@ -144,3 +144,15 @@ def test_an_unknown_user_is_a_clear_error(tmp_path: Path) -> None:
 def test_running_as_oneself_needs_no_switch() -> None:
     me = pwd.getpwuid(os.geteuid()).pw_name
     assert wrapped_argv(["true"], cpus=None, die_with_parent=False, run_as=me) == ["true"]
+
+
+def test_descendants_in_sessions_of_their_own_belong_to_the_child(tmp_path: Path) -> None:
+    """PostgreSQL's postmaster puts every backend in a session of its own: the child's tree
+    must still include them, for sampling and for the stop."""
+    spec = _spec(tmp_path, ["sh", "-c", "setsid sleep 30 & wait"], stop_grace_s=0.5)
+    with ManagedChild.start(spec) as child:
+        assert _wait_for(lambda: len(child.members()) == 2)
+        detached = next(pid for pid in child.members() if pid != child.pid)
+        assert os.getsid(detached) == detached != child.pid
+    assert not process_alive(detached), "a detached descendant outlived the stop"
+    assert child.last_stop is not None and child.last_stop.leftovers == ()
