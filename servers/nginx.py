@@ -58,9 +58,10 @@ class ProxyStartError(RuntimeError):
     """nginx exited or never answered /healthz; the message carries its log's tail."""
 
 
-def nginx_binary(search_path: str = NGINX_SEARCH_PATH) -> Path:
-    """The nginx executable; ProxyUnavailableError (one line) when there is none."""
-    found = shutil.which("nginx", path=search_path)
+def nginx_binary(search_path: str | None = None) -> Path:
+    """The nginx executable on `search_path` (default NGINX_SEARCH_PATH, read at the call);
+    ProxyUnavailableError (one line) when there is none."""
+    found = shutil.which("nginx", path=NGINX_SEARCH_PATH if search_path is None else search_path)
     if found is None:
         raise ProxyUnavailableError(f"PROXY=nginx: nginx is not installed; {INSTALL_HINT}")
     return Path(found)
@@ -85,6 +86,16 @@ class NginxLimits:
     client_keepalive_timeout_s: int = 65
     upstream_keepalive: int = 32
     worker_connections: int = 1024
+
+
+@dataclass(frozen=True)
+class ProxyPlan:
+    """PROXY=nginx for a session: nginx listens where the server would have (the launch's
+    host and port) and the server moves behind it, to a Unix socket where it supports one.
+    `worker_processes` None: one per server CPU."""
+
+    limits: NginxLimits = NginxLimits()
+    worker_processes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,10 @@ class PostgresBinaries:
     major: int
 
     @classmethod
-    def find(cls, root: Path = BIN_ROOT) -> PostgresBinaries:
-        """The newest version under `root` that has every program the harness runs;
-        DatabaseUnavailableError (one line) when there is none."""
+    def find(cls, root: Path | None = None) -> PostgresBinaries:
+        """The newest version under `root` (default BIN_ROOT, read at the call) that has
+        every program the harness runs; DatabaseUnavailableError (one line) when none has."""
+        root = BIN_ROOT if root is None else root
         versions = sorted(
             (int(entry.name), entry / "bin")
             for entry in (root.iterdir() if root.is_dir() else ())
@@ -587,6 +588,9 @@ def provision(
         create_run_database(cluster, template, name)
         with cluster.connect(name) as connection:
             shown = show_settings(connection)
+    except psycopg.Error as error:
+        cluster.stop()
+        raise DatabaseStartError(f"PostgreSQL: {error}") from error
     except BaseException:
         cluster.stop()
         raise
