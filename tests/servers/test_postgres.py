@@ -198,3 +198,58 @@ def test_a_private_cluster_serves_the_api_pinned_with_a_fresh_database_per_run(
     present = database_names(third.cluster)
     assert not {names[0], names[1]} & set(present)
     assert third.facts.template in present
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://bench@localhost/x", "must start with postgres://"),
+        ("postgres://bench@/nowhere?host=/nonexistent-socket-dir", "DATABASE_URL is unreachable"),
+    ],
+)
+def test_an_unusable_external_url_is_one_line(
+    url: str, expected: str, app_settings: AppSettings
+) -> None:
+    with pytest.raises(DatabaseUnavailableError) as raised:
+        provision(
+            DatabasePlan(external_url=url),
+            app_settings,
+            SEED,
+            ServerLoad(1, 1, True),
+            cpus=None,
+            log_dir=Path("/nonexistent"),
+        )
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.slow
+def test_an_external_server_is_used_as_is_and_its_cpu_is_not_observed(
+    test_cluster_dir: Path,
+    app_settings: AppSettings,
+    tmp_path: Path,
+    provisioned: list[ProvisionedDatabase],
+) -> None:
+    """The harness's own cluster stands in for someone else's server: reached by URL only."""
+    other = provision(
+        DatabasePlan(cluster_dir=test_cluster_dir),
+        app_settings,
+        SEED,
+        ServerLoad(1, 1, True),
+        cpus=None,
+        log_dir=tmp_path,
+    )
+    provisioned.append(other)
+    external = provision(
+        DatabasePlan(external_url=other.url),
+        app_settings,
+        SEED,
+        ServerLoad(2, 4, True),
+        cpus=None,
+        log_dir=tmp_path,
+    )
+    facts = external.facts
+    assert external.url == other.url and external.cluster is None
+    assert not facts.managed and not facts.cpu_observed and "not observed" in facts.note
+    assert facts.database == other.facts.database
+    assert (facts.pool_per_process, facts.max_connections) == (4, 100)
+    assert external.close() is None, "an external server is not ours to stop"
