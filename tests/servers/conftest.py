@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from servers.app import AppSettings, SeedPlan, prepare_database
+from servers.placement import Placement, place
 from servers.ports import free_port
 from servers.registry import ServerSpec
 from servers.supervisor import LaunchRequest, RunningServer, start, stop
@@ -76,3 +77,9 @@ def require_system_binary(available: bool, what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message}; CI must have it")
     pytest.skip(message)
+
+
+def machine_split() -> Placement:
+    """PIN=split over the machine's CPUs, not this process's affinity: an in-process entry
+    point run by an earlier test (calibrate's main) may have narrowed that."""
+    return place("split", tuple(range(os.cpu_count() or 1)))

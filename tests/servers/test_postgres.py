@@ -14,7 +14,7 @@ from loadtests.scenarios import ITEMS_PATH, SCENARIOS
 from scripts.harness.preflight import check_responses
 from servers.app import AppSettings, SeedPlan
 from servers.http import request_json
-from servers.placement import cpus_of, place
+from servers.placement import cpus_of
 from servers.postgres import (
     DEFAULT_MAX_CONNECTIONS,
     ClusterSettings,
@@ -32,7 +32,13 @@ from servers.postgres import (
 )
 from servers.registry import get_server
 from servers.supervisor import RunningServer, stop
-from tests.servers.conftest import SEED, launch_request, require_system_binary, start_tracked
+from tests.servers.conftest import (
+    SEED,
+    launch_request,
+    machine_split,
+    require_system_binary,
+    start_tracked,
+)
 
 
 def test_missing_binaries_are_one_line_saying_how_to_install(tmp_path: Path) -> None:
@@ -134,7 +140,7 @@ def test_a_private_cluster_serves_the_api_pinned_with_a_fresh_database_per_run(
     launched: list[RunningServer],
     provisioned: list[ProvisionedDatabase],
 ) -> None:
-    placement = place("split")
+    placement = machine_split()
     if placement.server_cpus is None or placement.loadgen_cpus is None:
         pytest.skip("needs two CPUs to keep the cluster off the generator's")
     spec = get_server("gunicorn")

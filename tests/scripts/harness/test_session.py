@@ -15,12 +15,12 @@ from scripts.harness.sampling import ResourceSampler
 from scripts.harness.session import ServerSession, SessionPlan
 from servers import nginx, postgres
 from servers.nginx import ProxyPlan, ProxyUnavailableError
-from servers.placement import cpus_of, place
+from servers.placement import cpus_of
 from servers.postgres import DatabasePlan, DatabaseUnavailableError, PostgresBinaries
 from servers.process_group import snapshot, survivors
 from servers.registry import SAMPLEAPP_DIR
 from tests.scripts.harness.conftest import SESSION_SEED, session_launch
-from tests.servers.conftest import require_system_binary
+from tests.servers.conftest import machine_split, require_system_binary
 
 
 @pytest.mark.parametrize("missing", ["nginx", "postgres"])
@@ -62,7 +62,7 @@ def _binaries_available() -> bool:
 @pytest.mark.slow
 def test_nginx_and_the_harness_s_postgres_around_the_server(tmp_path: Path) -> None:
     require_system_binary(_binaries_available(), "nginx or PostgreSQL")
-    placement = place("split")
+    placement = machine_split()
     if placement.server_cpus is None or placement.loadgen_cpus is None:
         pytest.skip("needs two CPUs to keep the deployment off the generator's")
     major = PostgresBinaries.find().major
