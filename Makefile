@@ -43,7 +43,7 @@ help:
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
-	@echo "make system-deps               Debian packages the tests need (wrk, chromium)"
+	@echo "make system-deps               Debian packages the tests need (wrk, chromium, nginx, postgresql)"
 	@echo "exit status: 0 ok, 1 a run failed or was invalid, 2 bad input, 3 SLO missed,"
 	@echo "             4 compare: slower, 5 verdict not reached, 6 results not written,"
 	@echo "             128+N ended by signal N (130 Ctrl-C)"
@@ -81,14 +81,27 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Debian packages: wrk (the reference load generator), chromium (the report's browser test),
+# nginx-light (PROXY=nginx) and postgresql (DB=postgres; the harness runs its own cluster from
+# these binaries). The system services are not started: where no policy-rc.d forbids it, one
+# is put in place for the install and removed after.
 system-deps:
 	@missing=""; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then echo "system packages present: wrk chromium nginx postgresql"; \
+	else \
 		echo "installing Debian packages:$$missing"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	else echo "system packages present: wrk chromium"; fi
+		policy=/usr/sbin/policy-rc.d; placed=""; \
+		if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy; \
+			chmod 755 $$policy; placed=1; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends $$missing; status=$$?; \
+		[ -z "$$placed" ] || rm -f $$policy; \
+		exit $$status; \
+	fi
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

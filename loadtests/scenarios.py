@@ -21,6 +21,11 @@ ITEMS_PATH: Final = "/api/items/"
 SLOW_MS: Final = 50
 COMPUTE_N: Final = 20000
 MAX_REMEMBERED_ITEMS: Final = 200
+# The sample app's static asset (sampleapp/api/static/bench/asset.json): WhiteNoise serves it
+# under every server, nginx under PROXY=nginx; the check knows its marker and its length.
+STATIC_PATH: Final = "/static/bench/asset.json"
+STATIC_ASSET_MARKER: Final = "drf-server-bench static asset"
+STATIC_ASSET_LINES: Final = 32
 
 
 def count_primes_below(n: int) -> int:
@@ -148,6 +153,15 @@ def _check_compute(body: Any, call: Call, context: UserContext) -> str | None:
     return None
 
 
+def _check_static(body: Any, call: Call, context: UserContext) -> str | None:
+    if not isinstance(body, dict) or body.get("asset") != STATIC_ASSET_MARKER:
+        return "body is not the sample app's static asset"
+    lines = body.get("lines")
+    if not isinstance(lines, list) or len(lines) != STATIC_ASSET_LINES:
+        return f"the asset should hold {STATIC_ASSET_LINES} lines"
+    return None
+
+
 def _check_token(body: Any, call: Call, context: UserContext) -> str | None:
     if not isinstance(body, dict):
         return "body is not an object"
@@ -188,6 +202,14 @@ COMPUTE = Endpoint(
     lambda c: Call("GET", f"/api/compute/?n={COMPUTE_N}"),
     200,
     _check_compute,
+)
+# A browser fetches static files without the API's bearer token.
+STATIC = Endpoint(
+    f"GET {STATIC_PATH}",
+    lambda c: Call("GET", STATIC_PATH),
+    200,
+    _check_static,
+    authenticated=False,
 )
 LOGIN = Endpoint(
     f"POST {TOKEN_PATH}",
@@ -239,6 +261,11 @@ SCENARIOS: Final[Mapping[str, Scenario]] = _scenario_table(
         "me",
         "one endpoint, GET /api/me/: the JWT check and one user query (the wrk cross-check)",
         ((ME, 1),),
+    ),
+    Scenario(
+        "static",
+        "a page's worth: the static asset mixed with me and the item list",
+        ((STATIC, 2), (ME, 1), (LIST_ITEMS, 1)),
     ),
     Scenario(
         "login", "token obtain in the loop: what PBKDF2 password hashing costs", ((LOGIN, 1),)

@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ class AppSettings:
     request_counts_dir: Path | None = None
     login_throttle_user_rate: str = BENCH_LOGIN_THROTTLE_RATE
     login_throttle_address_rate: str = BENCH_LOGIN_THROTTLE_RATE
+    static_root: Path | None = None  # where collectstatic copies to (for a proxy)
+    db_pool_max_size: int | None = None  # PostgreSQL pool per process; None: no pool
 
     @classmethod
     def for_sqlite(cls, db_path: Path, *, access_lifetime_s: int = 300) -> AppSettings:
@@ -68,11 +70,13 @@ class AppSettings:
     def environ(self) -> dict[str, str]:
         """The complete environment for a child process of the app."""
         bin_dir = str(Path(sys.executable).parent)
-        counting = (
-            {}
-            if self.request_counts_dir is None
-            else {"REQUEST_COUNTS_DIR": str(self.request_counts_dir.resolve())}
-        )
+        optional: dict[str, str] = {}
+        if self.request_counts_dir is not None:
+            optional["REQUEST_COUNTS_DIR"] = str(self.request_counts_dir.resolve())
+        if self.static_root is not None:
+            optional["STATIC_ROOT"] = str(self.static_root.resolve())
+        if self.db_pool_max_size is not None:
+            optional["DB_POOL_MAX_SIZE"] = str(self.db_pool_max_size)
         return {
             "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -86,9 +90,9 @@ class AppSettings:
             "DEBUG": "0",
             "JWT_ACCESS_LIFETIME_S": str(self.access_lifetime_s),
             "JWT_REFRESH_LIFETIME_S": str(self.refresh_lifetime_s),
-            **counting,
             "LOGIN_THROTTLE_USER_RATE": self.login_throttle_user_rate,
             "LOGIN_THROTTLE_ADDRESS_RATE": self.login_throttle_address_rate,
+            **optional,
         }
 
 
@@ -114,6 +118,12 @@ def manage(settings: AppSettings, *args: str, timeout_s: float = 120.0) -> str:
             f"manage.py {' '.join(args)} failed with status {done.returncode}:\n{tail}"
         )
     return done.stdout
+
+
+def collect_static(settings: AppSettings, static_root: Path) -> None:
+    """Copy the app's static files into `static_root` (`manage.py collectstatic`), for a
+    proxy to serve them as a deployment would."""
+    manage(replace(settings, static_root=static_root), "collectstatic", "--noinput", "-v", "0")
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,22 @@ CPU pinning and the parent-death signal are argv wrappers from util-linux (`task
 parent has threads, and the harness's sampler thread runs while Locust is launched. Both
 wrappers exec the real command, so the child's pid is the command's pid. The parent-death
 signal fires when the *thread* that launched the child exits, so launch from a thread that
-lives as long as the child (the main thread).
+lives as long as the child (the main thread). A child that must run as another user (the
+harness's PostgreSQL: it refuses root) switches in the same `setpriv` call: the kernel clears
+the parent-death signal whenever a process changes its user id, and setpriv sets the signal
+after the switch, so a second, inner setpriv would silently undo it.
 
 Stop: the child's stop signal to its process group, a grace period, then SIGKILL to every
-member of its session, then a wait until none is left; the child is always reaped.
+member of its tree, then a wait until none is left; the child is always reaped. The tree is
+also remembered as it was when the stop began: a descendant in a session of its own whose
+parent exited is reparented, and would otherwise escape.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -29,7 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from servers.process_group import kill_session, session_members, signal_group
+from servers.process_group import (
+    kill_session,
+    signal_group,
+    snapshot,
+    survivors,
+    tree_members,
+)
 
 # The variables a child may inherit from the harness; everything else is set explicitly.
 INHERITED_VARIABLES = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
@@ -53,15 +66,38 @@ def child_environment(extra: Mapping[str, str], *, bin_dirs: Sequence[str] = ())
 
 
 def wrapped_argv(
-    argv: Sequence[str], *, cpus: tuple[int, ...] | None, die_with_parent: bool
+    argv: Sequence[str],
+    *,
+    cpus: tuple[int, ...] | None,
+    die_with_parent: bool,
+    run_as: str | None = None,
 ) -> list[str]:
-    """`argv` behind the util-linux wrappers that pin it and tie its life to ours."""
+    """`argv` behind the util-linux wrappers that pin it, run it as `run_as` (when given) and
+    tie its life to ours; one setpriv does both of the latter (see the module docstring)."""
     wrapped = list(argv)
     if cpus:
         wrapped = [_tool("taskset"), "--cpu-list", ",".join(map(str, cpus)), *wrapped]
+    privileges = user_switch_flags(run_as) if run_as is not None else []
     if die_with_parent:
-        wrapped = [_tool("setpriv"), "--pdeathsig", "KILL", *wrapped]
+        privileges += ["--pdeathsig", "KILL"]
+    if privileges:
+        wrapped = [_tool("setpriv"), *privileges, *wrapped]
     return wrapped
+
+
+def user_switch_flags(user: str) -> list[str]:
+    """setpriv's flags to become `user` (its uid, primary group and supplementary groups);
+    none when we already are that user. ChildLaunchError when the user does not exist or we
+    lack the right to switch."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        raise ChildLaunchError(f"cannot run as {user!r}: no such user on this machine") from None
+    if account.pw_uid == os.geteuid():
+        return []
+    if os.geteuid() != 0:
+        raise ChildLaunchError(f"cannot run as {user!r}: switching users needs root")
+    return [f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups"]
 
 
 def _tool(name: str) -> str:
@@ -99,6 +135,7 @@ class ChildSpec:
     stop_signal: signal.Signals = signal.SIGTERM
     stop_grace_s: float = 10.0
     die_with_parent: bool = True
+    run_as: str | None = None  # a user name; None: the harness's own user
 
 
 @dataclass(frozen=True)
@@ -126,7 +163,9 @@ class ManagedChild:
         """Launch `spec`; ChildLaunchError when the command cannot be executed."""
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         _require_executable(spec)
-        argv = wrapped_argv(spec.argv, cpus=spec.cpus, die_with_parent=spec.die_with_parent)
+        argv = wrapped_argv(
+            spec.argv, cpus=spec.cpus, die_with_parent=spec.die_with_parent, run_as=spec.run_as
+        )
         with spec.log_path.open("ab") as log:
             try:
                 process = subprocess.Popen(
@@ -158,8 +197,8 @@ class ManagedChild:
         return self.process.poll()
 
     def members(self) -> list[int]:
-        """Live pids of the child's whole tree (its session)."""
-        return session_members(self.pid)
+        """Live pids of the child's whole tree (its session and every descendant)."""
+        return tree_members(self.pid)
 
     def wait(self, timeout_s: float) -> int | None:
         """The exit status once the child exits within `timeout_s`, else None."""
@@ -169,33 +208,44 @@ class ManagedChild:
             return None
 
     def stop(self, grace_s: float | None = None) -> StopReport:
-        """Stop signal to the group, `grace_s` (default: the spec's) for the whole session to
+        """Stop signal to the group, `grace_s` (default: the spec's) for the whole tree to
         exit, then SIGKILL to every member; always reaps the child. Safe to call twice."""
         if self.last_stop is not None and not self.members() and not self.running:
             return self.last_stop
         grace = self.spec.stop_grace_s if grace_s is None else grace_s
         started = time.monotonic()
         killed = False
+        known = snapshot(self.members())
+
+        def remaining() -> list[int]:
+            return sorted(set(self.members()) | set(survivors(known)))
+
+        def kill_all() -> None:
+            kill_session(self.pid)
+            for pid in survivors(known):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
         if self.running:
             signal_group(self.pid, self.spec.stop_signal)
         grace_end = started + grace
         while time.monotonic() < grace_end:
-            if not self.running and not self.members():
+            if not self.running and not remaining():
                 break
             time.sleep(0.05)
         else:
-            killed = bool(self.running or self.members())
-            kill_session(self.pid)
+            killed = bool(self.running or remaining())
+            kill_all()
         exit_code = self.wait(LEFTOVER_DEADLINE_S)
         leftovers_end = time.monotonic() + LEFTOVER_DEADLINE_S
-        while self.members() and time.monotonic() < leftovers_end:
-            kill_session(self.pid)
+        while remaining() and time.monotonic() < leftovers_end:
+            kill_all()
             time.sleep(0.05)
         report = StopReport(
             exit_code=exit_code,
             stop_s=time.monotonic() - started,
             killed=killed,
-            leftovers=tuple(self.members()),
+            leftovers=tuple(remaining()),
         )
         self.last_stop = report
         return report

@@ -6,10 +6,13 @@ window (health polls, pre-load response checks, tests), where clarity beats spee
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -32,12 +35,7 @@ def request_json(
 ) -> JsonResponse:
     """Send one request and decode the JSON answer; HTTP error statuses are returned, not
     raised. Connection errors raise OSError."""
-    data = None if payload is None else json.dumps(payload).encode()
-    headers = {"Accept": "application/json"}
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
+    data, headers = _encoded(payload, token)
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
@@ -49,9 +47,59 @@ def request_json(
             return _decode(error.code, error.headers.get("Content-Type", ""), error.read())
 
 
+def _encoded(payload: Any, token: str | None) -> tuple[bytes | None, dict[str, str]]:
+    """The body and headers of a JSON request."""
+    data = None if payload is None else json.dumps(payload).encode()
+    headers = {"Accept": "application/json"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return data, headers
+
+
 def _decode(status: int, content_type: str, raw: bytes) -> JsonResponse:
     try:
         body = json.loads(raw) if raw else None
     except ValueError:
         body = None
     return JsonResponse(status=status, body=body, content_type=content_type)
+
+
+class _UnixSocketConnection(http.client.HTTPConnection):
+    """HTTP over a Unix socket (urllib speaks TCP only); the Host header says localhost."""
+
+    def __init__(self, socket_path: Path, timeout_s: float) -> None:
+        super().__init__("localhost", timeout=timeout_s)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(self.timeout)
+        try:
+            connection.connect(str(self.socket_path))
+        except OSError:
+            connection.close()
+            raise
+        self.sock = connection
+
+
+def request_json_unix(
+    socket_path: Path,
+    method: str,
+    path: str,
+    *,
+    payload: Any = None,
+    token: str | None = None,
+    timeout_s: float = 10.0,
+) -> JsonResponse:
+    """Like request_json, to a server listening on a Unix socket (a server behind nginx is
+    checked for readiness this way, before nginx starts). Connection errors raise OSError."""
+    data, headers = _encoded(payload, token)
+    connection = _UnixSocketConnection(socket_path, timeout_s)
+    try:
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        return _decode(response.status, response.getheader("Content-Type", ""), response.read())
+    finally:
+        connection.close()

@@ -44,6 +44,25 @@ APP_MODULES: Final[Mapping[Interface, str]] = MappingProxyType(
 
 
 @dataclass(frozen=True)
+class UnixSocketBind:
+    """How a server listens on a Unix socket instead of TCP (behind nginx, as deployed): the
+    items of its `argv_template` that bind TCP, and what replaces them, with `{socket}` for
+    the socket's path. nginx's workers run as `nobody`, so the socket must be connectable by
+    any user: the replacement sets its mode where the server does not make it 0666 itself."""
+
+    tcp_argv: tuple[str, ...]
+    unix_argv: tuple[str, ...]
+
+    def applied_to(self, template: tuple[str, ...]) -> tuple[str, ...]:
+        """`template` with the TCP bind replaced; ValueError if it has no such items."""
+        size = len(self.tcp_argv)
+        for start in range(len(template) - size + 1):
+            if template[start : start + size] == self.tcp_argv:
+                return (*template[:start], *self.unix_argv, *template[start + size :])
+        raise ValueError(f"argv template has no {' '.join(self.tcp_argv)!r} to replace")
+
+
+@dataclass(frozen=True)
 class ServerSpec:
     """One way of running the sample app.
 
@@ -52,7 +71,8 @@ class ServerSpec:
     `{python}`, `{host}`, `{port}`, `{workers}`, `{threads}`, `{servers_dir}` and `{app}`, the
     application object: `app_module` if set, else the interface's (APP_MODULES), so a test can
     run any server with another application without knowing how that server names it.
-    `python_path` adds import directories for such an application.
+    `python_path` adds import directories for such an application. `unix_socket` says how
+    the server binds a Unix socket (`{socket}`) instead of `{host}:{port}`; None: TCP only.
 
     `product` marks the five servers the product compares (`SERVER=all`). `threaded_label`
     names the configuration in tables when THREADS > 1 changes what the server is (Gunicorn
@@ -76,6 +96,7 @@ class ServerSpec:
     stop_grace_s: float = 15.0
     app_module: str | None = None
     python_path: tuple[str, ...] = ()
+    unix_socket: UnixSocketBind | None = None
     product: bool = False
     threaded_label: str | None = None
     auto_workers: str = "single-process"
@@ -126,9 +147,23 @@ class ServerSpec:
         return None
 
     def argv(
-        self, *, bin_dir: Path, python: Path, host: str, port: int, workers: int, threads: int
+        self,
+        *,
+        bin_dir: Path,
+        python: Path,
+        host: str,
+        port: int,
+        workers: int,
+        threads: int,
+        socket_path: Path | None = None,
     ) -> list[str]:
-        """The command line for this server with every placeholder filled in."""
+        """The command line for this server with every placeholder filled in; bound to
+        `socket_path` instead of host and port when given (ValueError if the server cannot)."""
+        template = self.argv_template
+        if socket_path is not None:
+            if self.unix_socket is None:
+                raise ValueError(f"{self.name} cannot listen on a Unix socket")
+            template = self.unix_socket.applied_to(template)
         fields = {
             "bin": str(bin_dir),
             "python": str(python),
@@ -138,8 +173,9 @@ class ServerSpec:
             "threads": str(threads),
             "servers_dir": str(SERVERS_DIR),
             "app": self.application,
+            "socket": str(socket_path),
         }
-        return [part.format(**fields) for part in self.argv_template]
+        return [part.format(**fields) for part in template]
 
 
 # Gunicorn's production settings (servers/gunicorn.conf.py) with the harness's bind and workers;
@@ -224,6 +260,11 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         threaded_label="gunicorn gthread",
         auto_workers="gunicorn",
         auto_threads="gunicorn",
+        # --umask 0 makes the socket 0777 (gunicorn applies it to the bind only)
+        unix_socket=UnixSocketBind(
+            tcp_argv=("--bind", "{host}:{port}"),
+            unix_argv=("--bind", "unix:{socket}", "--umask", "0"),
+        ),
     ),
     ServerSpec(
         name="uwsgi",
@@ -249,6 +290,11 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         product=True,
         auto_workers="uwsgi",
         auto_threads="uwsgi",
+        # chmod-socket's value is optional, so it must follow an "=" on the command line
+        unix_socket=UnixSocketBind(
+            tcp_argv=("--http-socket", "{host}:{port}"),
+            unix_argv=("--http-socket", "{socket}", "--chmod-socket=666"),
+        ),
     ),
     ServerSpec(
         name="daphne",
@@ -271,6 +317,10 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         max_workers=1,
         threads_note="Django's sync-to-async executor",
         product=True,
+        # Twisted's Unix endpoint creates the socket with mode 0666
+        unix_socket=UnixSocketBind(
+            tcp_argv=("--bind", "{host}", "--port", "{port}"), unix_argv=("-u", "{socket}")
+        ),
     ),
     ServerSpec(
         name="uvicorn",
@@ -299,6 +349,10 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         threads_note="Django's sync-to-async executor",
         product=True,
         auto_workers="uvicorn",
+        # uvicorn chmods a new socket to 0666 itself
+        unix_socket=UnixSocketBind(
+            tcp_argv=("--host", "{host}", "--port", "{port}"), unix_argv=("--uds", "{socket}")
+        ),
     ),
     ServerSpec(
         name="gunicorn-uvicorn",

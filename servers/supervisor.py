@@ -1,12 +1,13 @@
 """The one process supervisor every server runs under.
 
-Start: refuse a busy port, launch the server as the leader of a new session with its output
-in a log file (an unread pipe would block a chatty server), and call it ready only when
-/healthz answers 200 with the expected body (an open port is not readiness) before a
-deadline, failing fast, with the log's tail, if the process dies first.
+Start: refuse a busy port (or an existing socket file), launch the server as the leader of a
+new session with its output in a log file (an unread pipe would block a chatty server), and
+call it ready only when /healthz answers 200 with the expected body (an open port is not
+readiness) before a deadline, failing fast, with the log's tail, if the process dies first.
 Stop: the spec's stop signal to the group, then SIGKILL to the whole session after a grace
 period (servers.child.ManagedChild does both); then confirm that no process of the session
-remains and the port is free.
+remains and the port is free. Behind a proxy a server may listen on a Unix socket instead
+(`LaunchRequest.socket_path`); it is then checked for readiness over that socket.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from servers.app import AppSettings
 from servers.child import ChildLaunchError, ChildSpec, ManagedChild, StopReport
-from servers.http import request_json
+from servers.http import request_json, request_json_unix
 from servers.ports import port_is_free, wait_port_free
 from servers.registry import SAMPLEAPP_DIR, ServerSpec
 
@@ -55,6 +57,7 @@ class LaunchRequest:
     log_path: Path
     startup_deadline_s: float | None = None
     cpus: tuple[int, ...] | None = None
+    socket_path: Path | None = None  # listen here instead of host:port (behind a proxy)
 
     @property
     def argv(self) -> list[str]:
@@ -66,11 +69,26 @@ class LaunchRequest:
             port=self.port,
             workers=self.workers,
             threads=self.threads,
+            socket_path=self.socket_path,
         )
 
     @property
     def base_url(self) -> str:
+        """Where the server listens; a Unix socket is named http+unix://<quoted path>, which
+        says where but is no URL that urllib can open."""
+        if self.socket_path is not None:
+            return "http+unix://" + urllib.parse.quote(str(self.socket_path), safe="")
         return f"http://{self.host}:{self.port}"
+
+    def healthy(self) -> bool:
+        """True when the server answers /healthz as expected, on its socket or its port."""
+        if self.socket_path is None:
+            return health_check(self.base_url)
+        try:
+            response = request_json_unix(self.socket_path, "GET", HEALTH_PATH, timeout_s=1.0)
+        except OSError:
+            return False
+        return _healthy_answer(response.status, response.body)
 
     def child_spec(self) -> ChildSpec:
         """The server as a managed child: the app's explicit environment (plus any import
@@ -101,6 +119,7 @@ class RunningServer:
     argv: list[str]
     ready_after_s: float
     stopped: bool = field(default=False)
+    front_url: str | None = None  # a proxy's URL once one serves this server
 
     @property
     def pid(self) -> int:
@@ -112,7 +131,8 @@ class RunningServer:
 
     @property
     def base_url(self) -> str:
-        return self.request.base_url
+        """Where clients reach the server: its proxy's URL when it has one."""
+        return self.front_url or self.request.base_url
 
     def members(self) -> list[int]:
         """Live pids of the server's process tree (its session)."""
@@ -145,14 +165,21 @@ def health_check(base_url: str, timeout_s: float = 1.0) -> bool:
         response = request_json("GET", base_url + HEALTH_PATH, timeout_s=timeout_s)
     except OSError:
         return False
-    body = response.body
-    return response.status == 200 and isinstance(body, dict) and body.get("status") == "ok"
+    return _healthy_answer(response.status, response.body)
+
+
+def _healthy_answer(status: int, body: object) -> bool:
+    return status == 200 and isinstance(body, dict) and body.get("status") == "ok"
 
 
 def start(request: LaunchRequest) -> RunningServer:
     """Launch and wait for readiness; ServerStartError (after cleaning up) if it fails."""
     spec = request.spec
-    if not port_is_free(request.host, request.port):
+    if request.socket_path is not None and request.socket_path.exists():
+        raise PortInUseError(
+            f"{request.socket_path} already exists; not starting {spec.name} on it"
+        )
+    if request.socket_path is None and not port_is_free(request.host, request.port):
         raise PortInUseError(
             f"port {request.port} on {request.host} is already in use; "
             f"not starting {spec.name} (choose another PORT)"
@@ -182,7 +209,7 @@ def _wait_ready(server: RunningServer, deadline_s: float, started: float) -> Non
                 f"{name} exited with status {status} before it was ready; "
                 f"last lines of {server.request.log_path}:\n{log_tail(server.request.log_path)}"
             )
-        if health_check(server.base_url):
+        if server.request.healthy():
             return
         if time.monotonic() - started > deadline_s:
             raise ServerStartError(
@@ -201,7 +228,9 @@ def stop(server: RunningServer, *, check: bool = True) -> StopReport:
     spec = server.request.spec
     report = server.child.stop()
     server.stopped = True
-    port_free = wait_port_free(server.request.host, server.request.port, deadline_s=5)
+    port_free = server.request.socket_path is not None or wait_port_free(
+        server.request.host, server.request.port, deadline_s=5
+    )
     if check and report.leftovers:
         raise ServerStopError(f"{spec.name}: processes {list(report.leftovers)} survived SIGKILL")
     if check and not port_free:

@@ -39,6 +39,10 @@ Environment variables:
                             (1 MiB). Larger bodies get 413 from config.body_limit before Django
                             reads them (under ASGI Django would otherwise spool the whole body
                             to disk before any check); also DATA_UPLOAD_MAX_MEMORY_SIZE.
+    STATIC_ROOT             where `collectstatic` copies the static files (for a proxy to
+                            serve); unset by default.
+    DB_POOL_MAX_SIZE        PostgreSQL only: connections in each process's pool (Django's
+                            native pool, psycopg 3); no pool when unset.
 """
 
 import os
@@ -187,6 +191,13 @@ def _database_from_env() -> dict[str, Any]:
     )
     if "sqlite" in database["ENGINE"]:
         database["OPTIONS"] = {**database.get("OPTIONS", {}), **_SQLITE_OPTIONS}
+    pool_size = os.environ.get("DB_POOL_MAX_SIZE", "").strip()
+    if "postgresql" in database["ENGINE"] and pool_size:
+        # One pool per worker process, opened in full at start (CONN_MAX_AGE stays 0, which
+        # the pool requires); whoever sets the size keeps workers x size under max_connections.
+        size = int(pool_size)
+        pool = {"min_size": size, "max_size": size, "timeout": 10}
+        database["OPTIONS"] = {**database.get("OPTIONS", {}), "pool": pool}
     return dict(database)
 
 
@@ -201,6 +212,7 @@ ALLOWED_HOSTS = [
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "api",
@@ -211,6 +223,7 @@ INSTALLED_APPS = [
 # CommonMiddleware stays because it sets Content-Length, which uWSGI keep-alive needs.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -224,6 +237,13 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {"default": _database_from_env()}
+
+# Static files: WhiteNoise serves them under every server, from the apps' static directories
+# (found once at start-up), so a run needs no collectstatic step; behind nginx, nginx serves
+# the collectstatic copy in STATIC_ROOT, the same bytes.
+STATIC_URL = "static/"
+STATIC_ROOT = os.environ.get("STATIC_ROOT", "").strip() or None
+WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -1,8 +1,9 @@
 """Resource sampling: CPU and memory of the server's and Locust's whole process trees.
 
 A background thread samples once a second while the load runs. A "tree" is every live
-process in the session the supervisor (or the Locust launcher) created, so a pre-fork master
-and all its workers are summed. psutil's cpu_percent needs two readings of the same process,
+process in the session the supervisor (or the Locust launcher) created, and every descendant
+of those (PostgreSQL's backends sit in sessions of their own), so a pre-fork master and all
+its workers are summed. psutil's cpu_percent needs two readings of the same process,
 so Process objects are kept between samples; a worker that appears mid-run counts from its
 second sample.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from servers.process_group import session_members
+from servers.process_group import tree_members
 
 COLUMNS = ("timestamp", "role", "cpu_pct", "rss_mb", "processes", "max_process_cpu_pct", "cpus")
 SATURATION_CPU_PCT = 90.0
@@ -56,7 +57,7 @@ class _Tree:
         total_cpu = rss = peak = 0.0
         cpus: set[int] = set()
         alive = 0
-        for pid in session_members(self.session_id):
+        for pid in tree_members(self.session_id):
             process = self.known.get(pid)
             try:
                 if process is None:

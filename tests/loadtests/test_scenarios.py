@@ -13,6 +13,9 @@ from loadtests.scenarios import (
     COMPUTE_N,
     SCENARIOS,
     SLOW_MS,
+    STATIC_ASSET_LINES,
+    STATIC_ASSET_MARKER,
+    STATIC_PATH,
     Call,
     Endpoint,
     UserContext,
@@ -50,6 +53,10 @@ ANSWERS: dict[str, tuple[RightBody, RightBody]] = {
     f"GET /api/compute/?n={COMPUTE_N}": (
         lambda call, ctx: {"n": COMPUTE_N, "primes": count_primes_below(COMPUTE_N)},
         lambda call, ctx: {"n": COMPUTE_N, "primes": count_primes_below(COMPUTE_N) + 1},
+    ),
+    f"GET {STATIC_PATH}": (
+        lambda call, ctx: {"asset": STATIC_ASSET_MARKER, "lines": ["x"] * STATIC_ASSET_LINES},
+        lambda call, ctx: {"asset": STATIC_ASSET_MARKER, "lines": ["x"]},
     ),
     "POST /api/auth/token/": (
         lambda call, ctx: {"access": "a.b.c", "refresh": "d.e.f"},

@@ -3,6 +3,7 @@ and copied for each test (a fresh database per server, without paying migrate ea
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from servers.app import AppSettings, SeedPlan, prepare_database
+from servers.placement import Placement, place
 from servers.ports import free_port
 from servers.registry import ServerSpec
 from servers.supervisor import LaunchRequest, RunningServer, start, stop
@@ -64,3 +66,20 @@ def start_tracked(request: LaunchRequest, launched: list[RunningServer]) -> Runn
     server = start(request)
     launched.append(server)
     return server
+
+
+def require_system_binary(available: bool, what: str) -> None:
+    """Skip a test whose Debian package is missing, saying which and how to install it;
+    under CI=true fail instead, since CI installs them (`make system-deps`)."""
+    if available:
+        return
+    message = f"{what} is not installed (make system-deps)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; CI must have it")
+    pytest.skip(message)
+
+
+def machine_split() -> Placement:
+    """PIN=split over the machine's CPUs, not this process's affinity: an in-process entry
+    point run by an earlier test (calibrate's main) may have narrowed that."""
+    return place("split", tuple(range(os.cpu_count() or 1)))

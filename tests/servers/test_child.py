@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from servers.child import ChildLaunchError, ChildSpec, ManagedChild, child_environment
+from servers.child import (
+    ChildLaunchError,
+    ChildSpec,
+    ManagedChild,
+    child_environment,
+    wrapped_argv,
+)
 from servers.placement import cpus_of
 from servers.process_group import process_alive
 
@@ -75,8 +82,13 @@ def test_missing_command_is_a_clear_error(tmp_path: Path) -> None:
         ManagedChild.start(_spec(tmp_path, ["no-such-command-here"]))
 
 
-def test_child_dies_with_its_parent(tmp_path: Path) -> None:
-    """A harness killed with SIGKILL cannot stop anything: the parent-death signal must."""
+_AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+
+
+@pytest.mark.parametrize("run_as", [None, pytest.param("nobody", marks=_AS_ROOT)])
+def test_child_dies_with_its_parent(tmp_path: Path, run_as: str | None) -> None:
+    """A harness killed with SIGKILL cannot stop anything: the parent-death signal must, also
+    for a child that switched users (the kernel clears the signal on a uid change)."""
     pid_file = tmp_path / "child.pid"
     parent_code = textwrap.dedent(
         f"""
@@ -86,7 +98,7 @@ def test_child_dies_with_its_parent(tmp_path: Path) -> None:
         from servers.child import ChildSpec, ManagedChild, child_environment
         child = ManagedChild.start(ChildSpec(
             name="orphan", argv=("sleep", "60"), environment=child_environment({{}}),
-            log_path=Path({str(tmp_path / "orphan.log")!r})))
+            log_path=Path({str(tmp_path / "orphan.log")!r}), run_as={run_as!r}))
         Path({str(pid_file)!r}).write_text(str(child.pid))
         time.sleep(60)
         """
@@ -105,3 +117,42 @@ def test_child_dies_with_its_parent(tmp_path: Path) -> None:
             parent.wait()
         if pid_file.exists() and process_alive(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def _uids(pid: int) -> set[int]:
+    """Real, effective, saved and filesystem uids of `pid`, from the kernel."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    return {int(value) for value in line.split()[1:]}
+
+
+@_AS_ROOT
+def test_child_runs_as_the_named_user_pinned(tmp_path: Path) -> None:
+    nobody = pwd.getpwnam("nobody")
+    spec = _spec(tmp_path, ["sleep", "30"], run_as="nobody", cpus=(0,))
+    with ManagedChild.start(spec) as child:
+        assert _wait_for(lambda: _uids(child.pid) == {nobody.pw_uid})
+        assert cpus_of(child.pid) == (0,)
+    assert child.members() == []
+
+
+def test_an_unknown_user_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ChildLaunchError, match=r"no-such-user-here.*no such user"):
+        ManagedChild.start(_spec(tmp_path, ["true"], run_as="no-such-user-here"))
+
+
+def test_running_as_oneself_needs_no_switch() -> None:
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    assert wrapped_argv(["true"], cpus=None, die_with_parent=False, run_as=me) == ["true"]
+
+
+def test_descendants_in_sessions_of_their_own_belong_to_the_child(tmp_path: Path) -> None:
+    """PostgreSQL's postmaster puts every backend in a session of its own: the child's tree
+    must still include them, for sampling and for the stop."""
+    spec = _spec(tmp_path, ["sh", "-c", "setsid sleep 30 & wait"], stop_grace_s=0.5)
+    with ManagedChild.start(spec) as child:
+        assert _wait_for(lambda: len(child.members()) == 2)
+        detached = next(pid for pid in child.members() if pid != child.pid)
+        assert os.getsid(detached) == detached != child.pid
+    assert not process_alive(detached), "a detached descendant outlived the stop"
+    assert child.last_stop is not None and child.last_stop.leftovers == ()

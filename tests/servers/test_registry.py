@@ -115,3 +115,40 @@ def test_interfaces() -> None:
     asgi = ("gunicorn-uvicorn", "gunicorn-asgi", "granian-asgi", "hypercorn")
     assert {SERVERS[n].interface for n in wsgi} == {Interface.WSGI}
     assert {SERVERS[n].interface for n in asgi} == {Interface.ASGI}
+
+
+UNIX_CAPABLE = [name for name, spec in SERVERS.items() if spec.unix_socket is not None]
+
+
+@pytest.mark.parametrize("name", UNIX_CAPABLE)
+def test_a_unix_socket_bind_replaces_the_tcp_bind(name: str) -> None:
+    argv = SERVERS[name].argv(
+        bin_dir=Path("/b"),
+        python=Path("/b/python"),
+        host="127.0.0.9",
+        port=8123,
+        workers=3,
+        threads=1,
+        socket_path=Path("/run/x/app.sock"),
+    )
+    assert not any("{" in part for part in argv)
+    assert any("/run/x/app.sock" in part for part in argv)
+    assert not any("8123" in part or "127.0.0.9" in part for part in argv)
+
+
+def test_the_servers_that_can_listen_on_a_unix_socket() -> None:
+    assert {"gunicorn", "uwsgi", "daphne", "uvicorn"} <= set(UNIX_CAPABLE)
+    assert "runserver" not in UNIX_CAPABLE
+
+
+def test_a_tcp_only_server_refuses_a_socket_path() -> None:
+    with pytest.raises(ValueError, match="runserver cannot listen on a Unix socket"):
+        get_server("runserver").argv(
+            bin_dir=Path("/b"),
+            python=Path("/b/python"),
+            host="127.0.0.1",
+            port=1,
+            workers=1,
+            threads=1,
+            socket_path=Path("/s.sock"),
+        )
