@@ -22,7 +22,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,PAIRS,pairs) \
 	$(call flag,PIN,pin) $(call flag,WORKERS,workers) $(call flag,RESULTS,results) \
-	$(call flag,WRK,wrk)
+	$(call flag,WRK,wrk) $(call flag,REFERENCE,reference)
 REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
@@ -32,7 +32,7 @@ SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST
 help:
 	@echo "make bench SERVER=<name|all>   benchmark one server or every server"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob]  tables, charts, HTML -> <results>/report/"
-	@echo "make calibrate SERVER=<name>   cross-check the harness against wrk"
+	@echo "make calibrate SERVER=<name> [REFERENCE=wrk,locust]  cross-check the harness against wrk (and plain Locust)"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
