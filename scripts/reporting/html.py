@@ -24,6 +24,7 @@ from scripts.reporting.calibration import calibration_section
 from scripts.reporting.charts import ChartFile
 from scripts.reporting.charts_style import DEV_NOTE
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
+from scripts.reporting.noise import NoiseReport, headline_html, noise_section_html
 from scripts.reporting.tables import Cell, display_rows, groups_of
 
 STYLE: Final = """
@@ -89,6 +90,7 @@ class PageInput:
     charts: Sequence[ChartFile]
     notes: Sequence[str]
     selection: str
+    noise: NoiseReport | None = None
 
 
 def _e(value: Any) -> str:
@@ -275,6 +277,9 @@ def render_page(page: PageInput) -> str:
     ]
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
+    noise = noise_section_html(page.noise) if page.noise else ""
+    if noise:
+        nav_links.append('<a href="#noise">noise</a>')
     calibration = calibration_section(page.results_dir)
     if calibration:
         nav_links.append('<a href="#calibration">wrk cross-check</a>')
@@ -295,12 +300,14 @@ def render_page(page: PageInput) -> str:
         "median and the min-max range, and charts draw whiskers. Only runs with the same "
         "scenario, user count, window length and load shape share a table or chart. "
         f'<span class="legend-dev">{_e(DEV_NOTE)}.</span></p>',
+        headline_html(page.noise) if page.noise else "",
         "<nav>" + " ".join(nav_links) + "</nav>",
         empty,
         _excluded_section(page),
         _notes_section(page),
         _summary_section(page),
         _users_section(page),
+        noise,
         calibration,
         _runs_section(page),
         "</main>",

@@ -8,6 +8,7 @@ from pathlib import Path
 from scripts.reporting.charts import ChartFile, draw_charts
 from scripts.reporting.html import PageInput, render_page
 from scripts.reporting.load import LoadedResults
+from scripts.reporting.noise import noise_report, with_noise_markdown
 from scripts.reporting.tables import (
     comparability_notes,
     resolution_notes,
@@ -59,7 +60,9 @@ def write_report(
     ]
     charts = draw_charts(results, summary, _fresh_charts_dir(output_dir))
     _write_text(output_dir / "summary.csv", summary.to_csv(index=False))
-    _write_text(output_dir / "summary.md", summary_markdown(summary, results.runs, notes))
+    noise = noise_report(results, summary)
+    markdown = summary_markdown(summary, results.runs, notes)
+    _write_text(output_dir / "summary.md", with_noise_markdown(markdown, noise))
     _write_text(output_dir / "runs.csv", runs_table(results.runs).to_csv(index=False))
     page = PageInput(
         results_dir=results.results_dir,
@@ -69,6 +72,7 @@ def write_report(
         charts=charts,
         notes=notes,
         selection=selection,
+        noise=noise,
     )
     index = output_dir / "index.html"
     _write_text(index, render_page(page))

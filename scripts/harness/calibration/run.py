@@ -28,7 +28,9 @@ from scripts.harness.calibration.plan import (
     HOST,
     LOCUST,
     SCENARIO,
+    TARGET_CV_RATIO_MAX,
     TARGET_RATIO,
+    TARGET_RATIO_MAX,
     TOKEN_NOTE,
     WRK,
     CalibrationPlan,
@@ -170,6 +172,8 @@ def base_record(
         status=Status.FAILED,
         reason="the calibration did not finish",
         references=plan.references,
+        target_ratio_max=TARGET_RATIO_MAX,
+        target_cv_ratio_max=TARGET_CV_RATIO_MAX,
     )
 
 
