@@ -10,8 +10,9 @@ locustfile reads), one account per user in turn, so no user logs in over HTTP.
 
 Locust's own `-t` bounds the run. `--warmup-s` seconds after every user was spawned, the
 statistics are reset once (Locust's `--reset-stats` would reset at the end of spawning
-instead), so the CSVs hold the measured window only; the moment of the reset is logged
-(WINDOW_MARKER) so the caller can line its samplers up with the window.
+instead), so the CSVs hold the measured window only; the moments of the reset and of the
+stop (when `-t` ran out) are logged (WINDOW_MARKER, STOP_MARKER), so the caller can count
+the rate over exactly that window and line its samplers up with it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from locust.env import Environment
 
 ENDPOINT = "/api/me/"
 WINDOW_MARKER = "plain locust: statistics reset at"
+STOP_MARKER = "plain locust: stopped at"
 
 
 @events.init_command_line_parser.add_listener
@@ -65,6 +67,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
         gevent.spawn_later(max(0.0, float(options.warmup_s)), reset)
 
     environment.events.spawning_complete.add_listener(reset_after_warmup)
+    environment.events.test_stop.add_listener(
+        lambda **_: logging.info("%s %.6f", STOP_MARKER, time.time())
+    )
 
 
 class MeUser(FastHttpUser):

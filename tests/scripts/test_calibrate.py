@@ -100,8 +100,10 @@ def test_short_calibration_writes_a_complete_result(tmp_path: Path) -> None:
     assert wrk["p50_ms"] > 0 and harness["p50_ms"] > 0
     assert pair["ratio"] == pytest.approx(harness["rps"] / wrk["rps"])
     assert pair["ratio"] > 0 and document["ratio_median"] == pair["ratio"]
-    assert isinstance(document["target_met"], bool) and document["machine_too_noisy"] is False
-    assert document["noisy_pairs"] == 0 and pair["noise_flags"] == []
+    # a shared machine may be noisy right now: then there is no verdict, and the flags say why
+    assert document["noisy_pairs"] == (1 if pair["noise_flags"] else 0)
+    assert document["machine_too_noisy"] is bool(pair["noise_flags"])
+    assert isinstance(document["target_met"], bool) != document["machine_too_noisy"]
     assert [e["name"] for e in document["estimates"]] == ["cv_ratio", "median_ratio"]
     assert harness["run_dir"] == "harness-1"
     for side in (wrk, harness):  # the series saw what the server served, one connection each
@@ -206,7 +208,7 @@ def test_a_server_that_fails_the_response_check_is_a_failed_calibration(
     assert document["status"] == "failed"
     assert document["reason"].startswith("response check failed: POST /api/auth/token/: status 500")
     assert document["pairs"] == [] and document["target_met"] is None
-    assert not list(directory.glob("wrk-*")) and not list(directory.glob("harness-*"))
+    assert not list(directory.glob("wrk-*.txt")) and not list(directory.glob("harness-*"))
     printed = capsys.readouterr().out
     assert "priming" not in printed, "no load on a server that answers wrongly"
     assert "median ratio harness/wrk in 0.95-1.05" in printed
@@ -248,7 +250,8 @@ def test_plain_locust_runs_as_a_third_side(tmp_path: Path) -> None:
     assert pair["order"] == ["W", "L", "H"]
     locust = pair["locust"]
     assert locust["run_dir"] == "locust-1" and locust["failures"] == 0
-    assert 1.5 < locust["window_s"] <= 2.1, "Locust's own span after the reset"
+    assert 2.0 < locust["window_s"] < 3.5, "from the reset to the stop, -t with its slack"
+    assert locust["rps"] == pytest.approx(locust["requests"] / locust["window_s"])
     assert pair["locust_ratio"] == pytest.approx(locust["rps"] / pair["wrk"]["rps"])
     assert locust["series"]["served_requests"] > 0
     assert (directory / "locust-1" / "locust_stats.csv").exists()

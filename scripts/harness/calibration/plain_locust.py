@@ -1,10 +1,12 @@
 """Plain Locust (loadtests/plain_locustfile.py) as a managed child: one calibration side.
 
-Locust runs for `warmup_s + duration_s` by its own `-t` (which counts from the start,
-spawning included; spawning all users at once makes that negligible), resets its
-statistics once after the warm-up, and writes its CSVs on the way out. The measured
-window starts at the reset, whose moment the locustfile logs, and lasts Locust's own span
-from the reset to its last request (requests / its Requests/s).
+Locust runs by its own `-t` for `warmup_s + duration_s` plus RUN_TIME_SLACK_S (its timer is
+set before the load starts and fired up to a few tenths of a second early here, and its
+users start about a second after the start), resets its statistics once the warm-up after
+spawning is over, and writes its CSVs on the way out. The measured window runs from the
+reset to the stop, both logged by the locustfile; its rate is the window's requests over
+that length (Locust's own Requests/s divides by the time to its last request instead).
+The window is about `duration_s` long, not exactly: a rate does not depend on it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -26,10 +28,11 @@ PLAIN_LOCUSTFILE: Final = PROJECT_DIR / "loadtests" / "plain_locustfile.py"
 CSV_PREFIX: Final = "locust"
 LOG_FILE: Final = "locust.log"
 START_SLACK_S: Final = 30.0  # Locust's start-up and shutdown, beyond its -t
+RUN_TIME_SLACK_S: Final = 1  # so the window is not cut short (module docstring)
 # The line the locustfile logs at its statistics reset, restated here: importing a
 # locustfile would import Locust, and with it gevent's monkey-patching, into the harness.
 WINDOW_MARKER: Final = "plain locust: statistics reset at"
-_RESET_LINE: Final = re.compile(re.escape(WINDOW_MARKER) + r" (?P<at>\d+(?:\.\d+)?)")
+STOP_MARKER: Final = "plain locust: stopped at"
 
 
 class PlainLocustError(RuntimeError):
@@ -50,7 +53,7 @@ class PlainLocustRequest:
 
     @property
     def run_time_s(self) -> int:
-        return self.warmup_s + self.duration_s
+        return self.warmup_s + self.duration_s + RUN_TIME_SLACK_S
 
     @property
     def deadline_s(self) -> float:
@@ -115,9 +118,9 @@ class PlainLocustRun:
         return self.window_started_at + self.window_s
 
 
-def reset_moment(log_text: str) -> float | None:
-    """When the locustfile reset Locust's statistics (the last such line), if it did."""
-    found = _RESET_LINE.findall(log_text)
+def logged_moment(log_text: str, marker: str) -> float | None:
+    """The epoch time the locustfile logged after `marker` (the last such line), if any."""
+    found = re.findall(re.escape(marker) + r" (\d+(?:\.\d+)?)", log_text)
     return float(found[-1]) if found else None
 
 
@@ -127,15 +130,19 @@ def read_plain_run(request: PlainLocustRequest, exit_code: int) -> PlainLocustRu
     if not stats_csv.exists():
         raise PlainLocustError(f"Locust (exit status {exit_code}) wrote no {stats_csv.name}")
     log = request.run_dir / LOG_FILE
-    started = reset_moment(log.read_text(errors="replace")) if log.exists() else None
-    if started is None:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    started, stopped = logged_moment(text, WINDOW_MARKER), logged_moment(text, STOP_MARKER)
+    if started is None or stopped is None or stopped <= started:
         raise PlainLocustError(
-            f"Locust (exit status {exit_code}) never reset its statistics after the warm-up"
+            f"Locust (exit status {exit_code}) logged no window: statistics reset at "
+            f"{started}, stopped at {stopped}"
         )
     figures = read_locust_window(stats_csv)[0]
-    if figures.requests == 0 or figures.rps <= 0:
+    if figures.requests == 0:
         raise PlainLocustError("no request completed in the window")
-    return PlainLocustRun(exit_code, figures, started, figures.requests / figures.rps)
+    window_s = stopped - started
+    figures = replace(figures, rps=figures.requests / window_s)
+    return PlainLocustRun(exit_code, figures, started, window_s)
 
 
 def run_plain_locust(

@@ -142,8 +142,8 @@ class HarnessSide:
 class LocustSide:
     """Plain Locust's measured run of one pair (loadtests/plain_locustfile.py: no harness
     code), the third side that separates the harness's own cost from Locust's; its files
-    are in `run_dir`. `window_s` is Locust's own span from its statistics reset (after the
-    warm-up) to its last request."""
+    are in `run_dir`. `window_s` runs from its statistics reset (after the warm-up) to its
+    stop, and `rps` is the window's requests over it."""
 
     rps: float
     p50_ms: float | None
