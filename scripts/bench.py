@@ -21,6 +21,7 @@ from types import FrameType
 
 from scripts.harness.bench_run import BenchContext, outcome_line, run_one
 from scripts.harness.console import Console, slo_lines, summary_table
+from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
 from scripts.options.parsing import fail_usage
@@ -61,6 +62,19 @@ def _off_server_cpus(plan: BenchPlan) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
+def _probe_noise(plan: BenchPlan, bench_id: str, console: Console) -> None:
+    """The noise probe before the first run (scripts/harness/noise.py): at most about
+    3 s, written to <results>/noise/<bench_id>.json; a probe that cannot be written is
+    said and skipped, never a reason to stop the bench."""
+    sets = probe_cpu_sets(plan.placement, tuple(sorted(os.sched_getaffinity(0))))
+    probe = probe_noise(bench_id, sets)
+    try:
+        write_probe(plan.results_dir, probe)
+    except OSError as error:
+        console.say(f"noise probe: not written ({error})")
+    console.say(probe.line())
+
+
 def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]:
     """(the runs' outcomes, whether the bench was interrupted)."""
     outcomes: list[RunOutcome] = []
@@ -95,6 +109,7 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]
                 f"issued {len(context.tokens.users)} users' JWTs (valid "
                 f"{plan.issued_lifetime_s} s) in {context.tokens.command_wall_s:.1f} s"
             )
+            _probe_noise(plan, context.bench_id, console)
             for sequence, (repeat_index, server) in enumerate(plan.run_order):
                 outcome = run_one(context, server, sequence, repeat_index, console)
                 outcomes.append(outcome)

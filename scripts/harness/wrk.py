@@ -215,7 +215,8 @@ def wrk_version(binary: Path) -> str:
 class WrkRequest:
     """One wrk run: `threads` (1, like one Locust process) over `connections` connections
     for `duration_s` whole seconds (wrk takes no fractions), every request carrying the
-    same `Authorization` header when a token is given."""
+    same `Authorization` header when a token is given, or built by a Lua `script` (given
+    `script_args` after wrk's `--`) when one is."""
 
     binary: Path
     url: str
@@ -225,6 +226,8 @@ class WrkRequest:
     threads: int = 1
     request_timeout_s: int = DEFAULT_REQUEST_TIMEOUT_S
     cpus: tuple[int, ...] | None = None
+    script: Path | None = None
+    script_args: tuple[str, ...] = ()
 
     @property
     def deadline_s(self) -> float:
@@ -249,7 +252,9 @@ class WrkRequest:
             "--timeout",
             f"{self.request_timeout_s}s",
             *header,
+            *(["-s", str(self.script)] if self.script else []),
             self.url,
+            *(["--", *self.script_args] if self.script and self.script_args else []),
         ]
 
 

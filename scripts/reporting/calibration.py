@@ -27,6 +27,8 @@ COLUMNS = (
     "pairs",
     "median ratio (harness / wrk)",
     "pair ratios (min-max)",
+    "CV ratio (harness / wrk)",
+    "noisy pairs",
     "wrk p50 ms",
     "harness p50 ms",
     "target met",
@@ -59,10 +61,34 @@ def load_calibrations(results_dir: Path) -> tuple[list[CalibrationRecord], list[
     return records, unreadable
 
 
+def _with_ci(record: CalibrationRecord, name: str, digits: int) -> str:
+    """An estimate and its 95 % CI ("-" for a record from before the estimates)."""
+    found = record.estimate(name)
+    if found is None or found.point is None:
+        return "-"
+    if found.ci_low is None or found.ci_high is None:
+        return _e(f"{found.point:.{digits}f} (no CI)")
+    return _e(f"{found.point:.{digits}f} (CI {found.ci_low:.{digits}f}-{found.ci_high:.{digits}f})")
+
+
 def _target_cell(record: CalibrationRecord) -> str:
+    if record.machine_too_noisy:
+        return "not judged: the machine was too noisy"
     if record.target_met is None:
         return "not judged"
-    return f"{'yes' if record.target_met else 'no'} (&ge; {_e(_number(record.target, 2))})"
+    if record.target_ratio_max is None:
+        return f"{'yes' if record.target_met else 'no'} (&ge; {_e(_number(record.target, 2))})"
+    wanted = (
+        f"median {_number(record.target, 2)}-{_number(record.target_ratio_max, 2)}, "
+        f"CV ratio &le; {_number(record.target_cv_ratio_max, 1)}"
+    )
+    return f"{'yes' if record.target_met else 'no'} ({wanted})"
+
+
+def _noisy_cell(record: CalibrationRecord) -> str:
+    if record.noisy_pairs is None:
+        return "-"
+    return _e(f"{record.noisy_pairs}/{record.measured_pairs}")
 
 
 def _row(record: CalibrationRecord) -> str:
@@ -73,8 +99,12 @@ def _row(record: CalibrationRecord) -> str:
         _e(record.workers),
         _e(record.connections),
         _e(f"{record.measured_pairs}/{record.pairs_planned}"),
-        _e(_number(record.ratio_median, 3)),
+        _with_ci(record, "median_ratio", 3)
+        if record.estimates
+        else _e(_number(record.ratio_median, 3)),
         _e(f"{_number(record.ratio_min, 3)}-{_number(record.ratio_max, 3)}"),
+        _with_ci(record, "cv_ratio", 2),
+        _noisy_cell(record),
         _e(_number(record.wrk_p50_ms_median, 2)),
         _e(_number(record.harness_p50_ms_median, 0)),
         _target_cell(record),
@@ -94,8 +124,13 @@ def calibration_section(results_dir: Path) -> str:
         '<section id="calibration"><h2>Calibration against wrk</h2>',
         "<p>The harness (Locust) and wrk loaded the same server, endpoint "
         "(<code>GET /api/me/</code>) and number of connections, in alternating pairs; the "
-        "ratio is the median over the pairs of harness requests/s divided by wrk's. "
-        "wrk sends one token on every request, while each Locust user has its own account. "
+        "ratio is the median over the pairs of harness requests/s divided by wrk's; the CV "
+        "ratio is the harness's coefficient of variation of requests/s across the pairs "
+        "divided by wrk's; CIs are 95 % paired bootstrap intervals over the pairs. A pair is "
+        "noisy when steal or other processes' CPU passed the thresholds in calibration.json; "
+        "too many noisy pairs and no verdict is given. Older calibrations (before the "
+        "estimates) used one token for wrk and logins for Locust; newer ones give every side "
+        "the app-issued tokens. "
         "Locust keeps whole milliseconds below 100 ms, so p50 differences under 1 ms are "
         "below its resolution.</p>",
     ]

@@ -25,6 +25,8 @@ from scripts.reporting.calibration import calibration_section
 from scripts.reporting.charts import ChartFile
 from scripts.reporting.charts_style import DEV_NOTE
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
+from scripts.reporting.noise import NoiseReport, noise_section_html
+from scripts.reporting.noise import headline_html as noise_headline_html
 from scripts.reporting.tables import Cell, display_rows, groups_of
 from scripts.reporting.verdict_html import VERDICT_STYLE, headline_html, verdicts_section_html
 
@@ -93,6 +95,7 @@ class PageInput:
     selection: str
     verdicts: VerdictsRecord | None = None
     sizing_html: str = ""  # the "How many workers" section (scripts/reporting/sizing.py)
+    noise: NoiseReport | None = None
 
 
 def _e(value: Any) -> str:
@@ -284,6 +287,9 @@ def render_page(page: PageInput) -> str:
         nav_links.append('<a href="#users">scaling with users</a>')
     if page.sizing_html:
         nav_links.append('<a href="#sizing">how many workers</a>')
+    noise = noise_section_html(page.noise) if page.noise else ""
+    if noise:
+        nav_links.append('<a href="#noise">noise</a>')
     calibration = calibration_section(page.results_dir)
     if calibration:
         nav_links.append('<a href="#calibration">wrk cross-check</a>')
@@ -304,6 +310,7 @@ def render_page(page: PageInput) -> str:
         "median and the min-max range, and charts draw whiskers. Only runs with the same "
         "scenario, user count, window length and load shape share a table or chart. "
         f'<span class="legend-dev">{_e(DEV_NOTE)}.</span></p>',
+        noise_headline_html(page.noise) if page.noise else "",
         "<nav>" + " ".join(nav_links) + "</nav>",
         headline_html(page.verdicts),
         empty,
@@ -313,6 +320,7 @@ def render_page(page: PageInput) -> str:
         _summary_section(page),
         page.sizing_html,
         _users_section(page),
+        noise,
         calibration,
         _runs_section(page),
         "</main>",

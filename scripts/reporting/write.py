@@ -9,6 +9,7 @@ from scripts.records.store import write_json
 from scripts.reporting.charts import ChartFile, draw_charts
 from scripts.reporting.html import PageInput, render_page
 from scripts.reporting.load import LoadedResults
+from scripts.reporting.noise import noise_report, with_noise_markdown
 from scripts.reporting.sizing import per_run_rows, sizing_answers, sizing_html, sizing_markdown
 from scripts.reporting.tables import (
     comparability_notes,
@@ -66,8 +67,9 @@ def write_report(
     sizing = sizing_answers(per_run_rows(results))
     charts = draw_charts(results, summary, _fresh_charts_dir(output_dir))
     _write_text(output_dir / "summary.csv", summary.to_csv(index=False))
+    noise = noise_report(results, summary)
     markdown = summary_markdown(summary, results.runs, notes) + sizing_markdown(sizing)
-    _write_text(output_dir / "summary.md", markdown)
+    _write_text(output_dir / "summary.md", with_noise_markdown(markdown, noise))
     _write_text(output_dir / "runs.csv", runs_table(results.runs).to_csv(index=False))
     verdicts = judge_results(results.runs, verdict_options or VerdictOptions())
     write_json(output_dir / "verdicts.json", verdicts.to_json())
@@ -81,6 +83,7 @@ def write_report(
         selection=selection,
         verdicts=verdicts,
         sizing_html=sizing_html(sizing),
+        noise=noise,
     )
     index = output_dir / "index.html"
     _write_text(index, render_page(page))

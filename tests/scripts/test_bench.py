@@ -67,6 +67,9 @@ def test_short_bench_writes_a_complete_run(server: str, tmp_path: Path) -> None:
     assert summary["rps"] == pytest.approx(summary["requests"] / summary["window_s"], rel=0.05)
     assert sum(e["requests"] for e in summary["endpoints"].values()) == summary["requests"]
     assert not any(name.endswith("(setup)") for name in summary["endpoints"])
+    probe = load(tmp_path / "noise" / f"{meta['bench_id']}.json")
+    assert probe["bench_id"] == meta["bench_id"] and probe["wall_s"] < 3.0
+    assert all(0 < cpu_set["lent"] <= 1 for cpu_set in probe["sets"]), "the probe ran"
 
 
 def _with_extra_server(monkeypatch: pytest.MonkeyPatch, spec: registry.ServerSpec) -> None:

@@ -1,36 +1,85 @@
-"""What the pairs say: each pair's ratio and notes, the calibration's status, the medians.
+"""What the pairs say: each pair's ratio and notes, the calibration's status, the
+estimates with their CIs, and the verdict (or "the machine was too noisy").
 
 Reading the result: the ratio compares two windows measured one after the other, so it also
 carries any change of the server's own speed between them. The notes name the likely cause
 of a ratio away from 1: a saturated generator (what a calibration exists to catch), a busy
 machine, or a server that was the bottleneck on both sides and simply ran slower on one. On
 the 2-core VM this was written on, consecutive 10-second wrk runs against the same server
-differed by up to 30 % (steal up to 40 %), so a 3-pair median cannot resolve a few percent:
-use more pairs (PAIRS=9) on a quiet machine for a sharper figure.
+differed by up to 30 % (steal up to 40 %), so a few pairs cannot resolve a few percent:
+hence 12 pairs by default, and a CI beside every estimate (estimates.py).
+
+The verdict: the target is met when, as point estimates, the median ratio harness/wrk lies
+in [TARGET_RATIO, TARGET_RATIO_MAX] and the harness's CV across pairs is at most
+TARGET_CV_RATIO_MAX times wrk's (the CV part is left out with fewer than two pairs). No
+verdict is given when the machine was too noisy: a pair is noisy when any of its sides
+raised a noise flag (harness/noise.py: steal above 5 % or other processes above 10 % of a
+CPU, each threshold's reason is there), and the calibration is too noisy when more than
+NOISY_PAIR_SHARE (a quarter) of its measured pairs were. Why a quarter: a CV is not a
+robust statistic, one disturbed side moves it a lot, so the bootstrap CI widens for a pair
+or two of noise (it resamples them) and stays honest; once more than a quarter of the pairs
+are disturbed, a typical resample holds several of them and the spread being estimated is
+the machine's rather than the load generators' (3 of 12 pairs may be noisy, 4 may not).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Final
 
-from scripts.harness.calibration.plan import HARNESS, TARGET_RATIO, WRK
+from scripts.harness.calibration.estimates import estimate, rps_cv
+from scripts.harness.calibration.plan import (
+    HARNESS,
+    LOCUST,
+    TARGET_CV_RATIO_MAX,
+    TARGET_RATIO,
+    TARGET_RATIO_MAX,
+    WRK,
+)
 from scripts.harness.judge import LOOP_LAG_LIMIT_MS
+from scripts.harness.noise import OTHER_CPU_NOISY_PCT, STEAL_NOISY_PCT, noise_flags
 from scripts.harness.sampling import SATURATION_CPU_PCT
 from scripts.records.schema import (
     CalibrationPair,
     CalibrationRecord,
+    Estimate,
     HarnessSide,
+    LocustSide,
     Status,
     WrkSide,
 )
+
+Side = WrkSide | HarnessSide | LocustSide
 
 OTHER_CPU_REMARK_PCT: Final = 15.0
 STEAL_REMARK_PCT: Final = 2.0
 # a server using this share of its CPUs on both sides is the bottleneck on both sides
 SERVER_BOUND_SHARE: Final = 0.9
+NOISY_PAIR_SHARE: Final = 0.25  # more than this share of noisy pairs: too noisy (docstring)
+NOISE_RULE: Final = (
+    "too noisy for a verdict when more than a quarter of the measured pairs had a side with "
+    f"steal above {STEAL_NOISY_PCT:g} % or other processes above {OTHER_CPU_NOISY_PCT:g} % "
+    "of a CPU"
+)
+
+
+# How notes name each side.
+SIDE_LABELS: Final[Mapping[str, str]] = MappingProxyType(
+    {HARNESS: HARNESS, WRK: WRK, LOCUST: "plain Locust"}
+)
+
+
+def _figures(pair: CalibrationPair) -> dict[str, Side | None]:
+    """Every side of a pair by name, in the notes' order (the harness first)."""
+    return {HARNESS: pair.harness, WRK: pair.wrk, LOCUST: pair.locust}
+
+
+def _sides(pair: CalibrationPair) -> tuple[tuple[str, Side | None], ...]:
+    """Every side of a pair by its label in the notes, in their order."""
+    return tuple((SIDE_LABELS[name], side) for name, side in _figures(pair).items())
 
 
 def pair_ratio(pair: CalibrationPair) -> float | None:
@@ -38,6 +87,23 @@ def pair_ratio(pair: CalibrationPair) -> float | None:
     if pair.wrk is None or pair.harness is None or not pair.wrk.rps:
         return None
     return pair.harness.rps / pair.wrk.rps
+
+
+def locust_ratio(pair: CalibrationPair) -> float | None:
+    """plain_locust_rps / wrk_rps; None unless both ran."""
+    if pair.wrk is None or pair.locust is None or not pair.wrk.rps:
+        return None
+    return pair.locust.rps / pair.wrk.rps
+
+
+def pair_noise_flags(pair: CalibrationPair) -> tuple[str, ...]:
+    """Each side's noise flags (harness/noise.py), prefixed with the side."""
+    return tuple(
+        f"{name}: {flag}"
+        for name, side in _sides(pair)
+        if side is not None
+        for flag in noise_flags(side.resources.steal_pct, side.resources.other_cpu_pct)
+    )
 
 
 def pair_problems(pair: CalibrationPair) -> list[str]:
@@ -49,10 +115,13 @@ def pair_problems(pair: CalibrationPair) -> list[str]:
     if pair.harness is not None and pair.harness.failures:
         failures = pair.harness.failures
         problems.append(f"harness: {failures} failed requests (see its Locust files)")
+    if pair.locust is not None and pair.locust.failures:
+        failures = pair.locust.failures
+        problems.append(f"plain Locust: {failures} failed requests (see its Locust files)")
     return problems
 
 
-def _generator_remarks(side: str, figures: WrkSide | HarnessSide) -> tuple[list[str], bool]:
+def _generator_remarks(side: str, figures: Side) -> tuple[list[str], bool]:
     """(remarks on one side's load generator and machine, whether the generator set the
     rate). Only the harness side knows Locust's own CPU warning and its event-loop lag."""
     remarks = []
@@ -100,11 +169,7 @@ def pair_remarks(pair: CalibrationPair, server_capacity_pct: float | None = None
     CPU time per request shows which."""
     remarks: list[str] = []
     generator_limited = False
-    sides: tuple[tuple[str, WrkSide | HarnessSide | None], ...] = (
-        (HARNESS, pair.harness),
-        (WRK, pair.wrk),
-    )
-    for side, figures in sides:
+    for side, figures in _sides(pair):
         if figures is not None:
             side_remarks, limited = _generator_remarks(side, figures)
             remarks += side_remarks
@@ -136,17 +201,26 @@ def _server_bound_remark(pair: CalibrationPair, capacity_pct: float | None) -> s
 
 
 def finish_pair(pair: CalibrationPair, server_capacity_pct: float | None) -> CalibrationPair:
-    """The pair once both sides ran: its ratio, then its problems and remarks as notes."""
-    measured = replace(pair, ratio=pair_ratio(pair))
+    """The pair once every side ran: its ratios, its problems and remarks as notes, and
+    its noise flags."""
+    measured = replace(
+        pair, ratio=pair_ratio(pair), locust_ratio=locust_ratio(pair), noise_flags=None
+    )
     notes = pair_problems(measured) + pair_remarks(measured, server_capacity_pct)
-    return replace(measured, notes=tuple(notes))
+    return replace(measured, notes=tuple(notes), noise_flags=pair_noise_flags(measured))
 
 
-def judge(pairs: Sequence[CalibrationPair], planned: int) -> tuple[Status, str]:
-    """(status, reason) once the pairs ran: failed when one is missing, invalid when a side
-    saw errors, ok otherwise."""
-    if len(pairs) < planned or any(pair.ratio is None for pair in pairs):
-        return Status.FAILED, f"only {len(pairs)} of {planned} pairs were measured"
+def judge(
+    pairs: Sequence[CalibrationPair], planned: int, with_locust: bool = False
+) -> tuple[Status, str]:
+    """(status, reason) once the pairs ran: failed when one is missing (or lacks its
+    plain-Locust side when one was planned), invalid when a side saw errors, ok otherwise."""
+    unmeasured = [
+        pair for pair in pairs if pair.ratio is None or (with_locust and pair.locust_ratio is None)
+    ]
+    if len(pairs) < planned or unmeasured:
+        measured = len(pairs) - len(unmeasured)
+        return Status.FAILED, f"only {measured} of {planned} pairs were measured"
     problems = [
         f"pair {pair.index}: {problem}" for pair in pairs for problem in pair_problems(pair)
     ]
@@ -166,9 +240,82 @@ def _side_median(
     return _median([figure(pair) for pair in pairs])
 
 
-def aggregate(record: CalibrationRecord) -> CalibrationRecord:
-    """The record with the medians, the ratio's spread and the target verdict filled in from
-    the measured pairs (unchanged when none was measured)."""
+def _rates(pairs: Sequence[CalibrationPair], side: str) -> list[float]:
+    values = []
+    for pair in pairs:
+        figures = _figures(pair).get(side)
+        if figures is not None:
+            values.append(figures.rps)
+    return values
+
+
+def pair_estimates(
+    pairs: Sequence[CalibrationPair], references: Sequence[str]
+) -> tuple[Estimate, ...]:
+    """The CV ratio and the median ratio with their CIs: the harness against each
+    reference, and plain Locust against wrk when it ran (over the pairs where both sides
+    of the comparison were measured)."""
+    comparisons = [(HARNESS, reference) for reference in references]
+    if LOCUST in references:
+        comparisons.append((LOCUST, WRK))
+    found = []
+    for numerator, denominator in comparisons:
+        both = [
+            pair
+            for pair in pairs
+            if _figures(pair).get(numerator) is not None
+            and _figures(pair).get(denominator) is not None
+        ]
+        top, bottom = _rates(both, numerator), _rates(both, denominator)
+        found += [
+            estimate(name, numerator, denominator, top, bottom)
+            for name in ("cv_ratio", "median_ratio")
+        ]
+    return tuple(found)
+
+
+def _target_met(record: CalibrationRecord, too_noisy: bool) -> bool | None:
+    """The verdict on the point estimates (module docstring); None when not judged."""
+    if record.status is not Status.OK or too_noisy:
+        return None
+    median = record.estimate("median_ratio")
+    if median is None or median.point is None:
+        return None
+    met = TARGET_RATIO <= median.point <= TARGET_RATIO_MAX
+    spread = record.estimate("cv_ratio")
+    if spread is not None and spread.point is not None:
+        met = met and spread.point <= TARGET_CV_RATIO_MAX
+    return met
+
+
+def _noise_verdict(record: CalibrationRecord) -> CalibrationRecord:
+    """The noisy pairs counted, the rule, and the estimates and verdict that follow."""
+    measured = [pair for pair in record.pairs if pair.ratio is not None]
+    noisy = sum(1 for pair in measured if pair.noisy)
+    too_noisy = noisy > NOISY_PAIR_SHARE * len(measured)
+    with_estimates = replace(
+        record,
+        estimates=pair_estimates(measured, record.references),
+        rps_cv={side: rps_cv(_rates(measured, side)) for side in (HARNESS, *record.references)},
+        locust_rps_median=_side_median(measured, lambda p: p.locust.rps if p.locust else None),
+        locust_p50_ms_median=_side_median(
+            measured, lambda p: p.locust.p50_ms if p.locust else None
+        ),
+        target_ratio_max=TARGET_RATIO_MAX,
+        target_cv_ratio_max=TARGET_CV_RATIO_MAX,
+        noise_thresholds={"steal_pct": STEAL_NOISY_PCT, "other_cpu_pct": OTHER_CPU_NOISY_PCT},
+        noise_rule=NOISE_RULE,
+        noisy_pairs=noisy,
+        machine_too_noisy=too_noisy,
+    )
+    return replace(with_estimates, target_met=_target_met(with_estimates, too_noisy))
+
+
+def aggregate(record: CalibrationRecord, *, estimates: bool = True) -> CalibrationRecord:
+    """The record with the medians, the ratio's spread, the estimates with their CIs, the
+    noise verdict and the target verdict filled in from the measured pairs (unchanged when
+    none was measured). `estimates=False` gives what a calibration of the first version
+    recorded: the medians and the one-sided target only."""
     pairs = [pair for pair in record.pairs if pair.ratio is not None]
     ratios = [pair.ratio for pair in pairs if pair.ratio is not None]
     if not ratios:
@@ -181,7 +328,7 @@ def aggregate(record: CalibrationRecord) -> CalibrationRecord:
             "percent from the target is within this machine's noise; more pairs on a quieter "
             "machine sharpen the median"
         )
-    return replace(
+    medians = replace(
         record,
         ratio_median=middle,
         ratio_min=low,
@@ -195,6 +342,7 @@ def aggregate(record: CalibrationRecord) -> CalibrationRecord:
         target_met=middle >= record.target if record.status is Status.OK else record.target_met,
         notes=tuple(notes),
     )
+    return _noise_verdict(medians) if estimates else medians
 
 
 def with_pair_notes(record: CalibrationRecord) -> CalibrationRecord:

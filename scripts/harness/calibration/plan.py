@@ -5,6 +5,12 @@ The pairs alternate which side goes first (W H, H W, W H, ...): a fixed order wo
 every pair the same position effect (a server still settling, heat, connections in
 TIME_WAIT left by the previous run), biasing every ratio the same way; alternating makes
 such an effect push neighbouring pairs in opposite directions, and the median damps it.
+With plain Locust as a third side (`--reference wrk,locust`), the pairs go through all six
+orders of the three sides (THREE_SIDE_ORDERS), each side in each position equally often
+over six pairs, wrk and the harness still swapping which goes first from pair to pair.
+
+Twelve pairs by default: a CV across pairs is the target's figure, and its 95 % CI from 12
+pairs still spans a factor of about 2 (issue 17's simulation; analysis.py computes it).
 """
 
 from __future__ import annotations
@@ -27,26 +33,58 @@ ACCESS_LIFETIME_S: Final = 3600
 DEFAULT_USERS: Final = 16
 DEFAULT_DURATION_S: Final = 10
 DEFAULT_WARMUP_S: Final = 2
-DEFAULT_PAIRS: Final = 3
+TARGET_RATIO_MAX: Final = 1.05
+TARGET_CV_RATIO_MAX: Final = 1.5  # the harness's CV across pairs at most 1.5x wrk's
+DEFAULT_PAIRS: Final = 12
 HOST: Final = "127.0.0.1"
 WRK: Final = "wrk"
 HARNESS: Final = "harness"
+LOCUST: Final = "locust"
+REFERENCES: Final = (WRK, LOCUST)  # wrk always; plain Locust when asked for
 ORDER_NOTE: Final = "alternating: W H, H W, W H, ... (which side goes first flips every pair)"
+THREE_SIDE_ORDER_NOTE: Final = (
+    "the six orders of wrk (W), the harness (H) and plain Locust (L) in turn: W L H, H L W, "
+    "L W H, H W L, W H L, L H W (W and H swap which goes first every pair)"
+)
+THREE_SIDE_ORDERS: Final = (
+    (WRK, LOCUST, HARNESS),
+    (HARNESS, LOCUST, WRK),
+    (LOCUST, WRK, HARNESS),
+    (HARNESS, WRK, LOCUST),
+    (WRK, HARNESS, LOCUST),
+    (LOCUST, HARNESS, WRK),
+)
 TOKEN_NOTE: Final = (
-    "wrk sends one access token (of the first seeded account, taken before each wrk side) on "
-    "every connection and request; the harness's Locust users each log in as their own account"
+    "every side uses JWTs the app issued before the first pair (manage.py issue_tokens, no "
+    "login over HTTP): the harness's and plain Locust's users one account each, wrk cycling "
+    "through the same tokens one request at a time (its Lua API has no connection identity; "
+    "these servers close every connection after one answer, so that is one token per "
+    "connection)"
 )
 
 
-def pair_order(index: int) -> tuple[str, str]:
-    """Which side runs first in 0-based pair `index`: W H, H W, W H, ... (the module
-    docstring says why the order alternates)."""
+def pair_order(index: int, sides: int = 2) -> tuple[str, ...]:
+    """The sides of 0-based pair `index` in the order they run: W H, H W, W H, ... for two
+    sides, THREE_SIDE_ORDERS in turn for three (the module docstring says why)."""
+    if sides == 3:
+        return THREE_SIDE_ORDERS[index % len(THREE_SIDE_ORDERS)]
     return (WRK, HARNESS) if index % 2 == 0 else (HARNESS, WRK)
 
 
-def order_letters(order: tuple[str, str]) -> tuple[str, ...]:
+def order_letters(order: tuple[str, ...]) -> tuple[str, ...]:
     """The order as calibration.json and the console show it: ("W", "H")."""
     return tuple(side[0].upper() for side in order)
+
+
+def references(text: str) -> tuple[str, ...]:
+    """argparse type: the reference sides, "wrk" or "wrk,locust" (wrk is always one)."""
+    named = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in named if name not in REFERENCES]
+    if unknown or WRK not in named:
+        raise argparse.ArgumentTypeError(
+            f"expected wrk or wrk,locust (wrk is always a reference), got {text!r}"
+        )
+    return tuple(name for name in REFERENCES if name in named)
 
 
 def whole_seconds(text: str) -> int:
@@ -77,12 +115,27 @@ class CalibrationPlan:
     placement: Placement
     results_dir: Path
     wrk_binary: Path
+    references: tuple[str, ...] = (WRK,)
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """Every side of a pair: the harness and its references."""
+        return (HARNESS, *self.references)
+
+    @property
+    def order_note(self) -> str:
+        return THREE_SIDE_ORDER_NOTE if len(self.sides) == 3 else ORDER_NOTE
+
+    def pair_order(self, index: int) -> tuple[str, ...]:
+        return pair_order(index, len(self.sides))
 
     @property
     def access_lifetime_s(self) -> int:
-        """Long enough that wrk's token, taken just before its warm-up, never expires
-        during the side: wrk cannot renew it."""
-        return max(ACCESS_LIFETIME_S, 2 * (self.warmup_s + self.duration_s) + 60)
+        """The issued tokens' lifetime: they are issued once, before the first pair, and
+        must outlive the whole calibration, since wrk cannot renew a token (a generous
+        minute of overhead per side on top of its warm-up and window)."""
+        per_side_s = self.warmup_s + self.duration_s + 60
+        return max(ACCESS_LIFETIME_S, self.pairs * len(self.sides) * per_side_s + 600)
 
     @property
     def connections(self) -> int:
@@ -102,8 +155,9 @@ def build_parser() -> OneLineErrorParser:
         prog="calibrate",
         description="Cross-check the harness (Locust) against wrk on one server: the same "
         f"endpoint (GET {ENDPOINT}), connections and duration, in alternating pairs; prints "
-        f"harness_rps / wrk_rps (target: median >= {TARGET_RATIO}) and both p50s. Written to "
-        "<results>/calibrations/<calibration_id>/.",
+        f"harness_rps / wrk_rps (target: median within {TARGET_RATIO}-{TARGET_RATIO_MAX}, CV "
+        f"across pairs at most {TARGET_CV_RATIO_MAX}x wrk's, each with a 95 % CI) and both "
+        "p50s. Written to <results>/calibrations/<calibration_id>/.",
     )
     parser.add_argument(
         "--server",
@@ -135,6 +189,13 @@ def build_parser() -> OneLineErrorParser:
         type=positive_int,
         default=DEFAULT_PAIRS,
         help=f"wrk/harness pairs, alternating which goes first (default: {DEFAULT_PAIRS})",
+    )
+    parser.add_argument(
+        "--reference",
+        type=references,
+        default=(WRK,),
+        help="the reference sides: wrk (default), or wrk,locust to add plain Locust "
+        "(loadtests/plain_locustfile.py, no harness code) as a third side",
     )
     parser.add_argument(
         "--pin",
@@ -187,4 +248,5 @@ def plan_from_args(
         placement=placement,
         results_dir=args.results,
         wrk_binary=wrk_binary,
+        references=args.reference,
     )

@@ -2,9 +2,12 @@
 
 The server process (a fresh seeded database, started once through the server session,
 scripts/harness/session.py) is loaded in turn by wrk and by the harness, pair after pair;
-it is primed first (sides.prime_server says why). calibration.json is rewritten after every
-side, and the directory is assembled as .partial-<id> and published whatever happens: a
-failed or interrupted calibration is recorded with its reason, as a bench run is.
+it is primed first (sides.prime_server says why). Before the server starts, the app issues
+every seeded account's JWTs (manage.py issue_tokens) for every side; the server counts what
+it answers (its request counters, read by the per-second series). calibration.json is
+rewritten after every side, and the directory is assembled as .partial-<id> and published
+whatever happens: a failed or interrupted calibration is recorded with its reason, as a
+bench run is.
 """
 
 from __future__ import annotations
@@ -23,20 +26,24 @@ from scripts.harness.calibration.plan import (
     ENDPOINT,
     HARNESS,
     HOST,
-    ORDER_NOTE,
+    LOCUST,
     SCENARIO,
+    TARGET_CV_RATIO_MAX,
     TARGET_RATIO,
+    TARGET_RATIO_MAX,
     TOKEN_NOTE,
     WRK,
     CalibrationPlan,
     order_letters,
-    pair_order,
 )
 from scripts.harness.calibration.sides import (
+    WRK_SCRIPT_NAME,
     SideContext,
     measure_harness,
+    measure_locust,
     measure_wrk,
     prime_server,
+    write_wrk_inputs,
 )
 from scripts.harness.calibration.text import pair_line
 from scripts.harness.console import Console
@@ -45,7 +52,7 @@ from scripts.harness.wrk import WrkRequest, wrk_version
 from scripts.records.machine import MachineInfo
 from scripts.records.schema import CalibrationPair, CalibrationRecord, Status
 from scripts.records.store import RunDirectory, iso, new_run_id, utc_now, write_json
-from servers.app import AppSettings, SeedPlan, prepare_database
+from servers.app import AppSettings, SeedPlan, issue_tokens, prepare_database
 from servers.ports import free_port
 from servers.supervisor import LaunchRequest
 
@@ -90,9 +97,13 @@ def _with_harness(context: SideContext, number: int, pair: CalibrationPair) -> C
     return replace(pair, harness=measure_harness(context, number))
 
 
-# How each side fills its half of a pair.
+def _with_locust(context: SideContext, number: int, pair: CalibrationPair) -> CalibrationPair:
+    return replace(pair, locust=measure_locust(context, number))
+
+
+# How each side fills its part of a pair.
 SIDES: Final[Mapping[str, Callable[[SideContext, int, CalibrationPair], CalibrationPair]]] = (
-    MappingProxyType({WRK: _with_wrk, HARNESS: _with_harness})
+    MappingProxyType({WRK: _with_wrk, HARNESS: _with_harness, LOCUST: _with_locust})
 )
 
 
@@ -100,7 +111,7 @@ def run_pairs(context: SideContext, file: RecordFile) -> None:
     """Measure every pair in order, saving calibration.json after each side."""
     for index in range(context.plan.pairs):
         number = index + 1
-        order = pair_order(index)
+        order = context.plan.pair_order(index)
         pair = CalibrationPair(index=number, order=order_letters(order))
         file.put_pair(pair)
         for side in order:
@@ -128,7 +139,9 @@ def base_record(
         url=launch.base_url + ENDPOINT,
         connections=plan.connections,
         duration_s=plan.duration_s,
-        token="<token>",
+        token=None,
+        script=Path(WRK_SCRIPT_NAME),
+        script_args=("<tokens file>",),
     ).argv(redact=True)
     return CalibrationRecord(
         calibration_id=calibration_id,
@@ -144,7 +157,7 @@ def base_record(
         warmup_s=plan.warmup_s,
         access_lifetime_s=plan.access_lifetime_s,
         pairs_planned=plan.pairs,
-        order=ORDER_NOTE,
+        order=plan.order_note,
         token_note=TOKEN_NOTE,
         wrk_argv=tuple(wrk_argv),
         base_url=launch.base_url,
@@ -158,6 +171,9 @@ def base_record(
         load_average_at_start=tuple(os.getloadavg()),
         status=Status.FAILED,
         reason="the calibration did not finish",
+        references=plan.references,
+        target_ratio_max=TARGET_RATIO_MAX,
+        target_cv_ratio_max=TARGET_CV_RATIO_MAX,
     )
 
 
@@ -167,21 +183,40 @@ def _measure(
     session: ServerSession,
     file: RecordFile,
     console: Console,
+    scratch: Path,
 ) -> None:
-    """Prepare the database, then, inside the server session, prime the server, run the
-    pairs and judge them. Raises what ended it early; the session stops the server."""
+    """Prepare the database and issue every account's tokens, then, inside the server
+    session, prime the server, run the pairs and judge them. Raises what ended it early;
+    the session stops the server."""
     seed, launch = session.plan.seed, session.plan.launch
     console.say(f"preparing the database: migrate, seed {seed.users} users ...")
     prepare_database(app, seed)
+    tokens = issue_tokens(app, seed, plan.access_lifetime_s, scratch / "tokens.json")
+    console.say(
+        f"issued {len(tokens.users)} accounts' JWTs (valid {plan.access_lifetime_s} s) in "
+        f"{tokens.command_wall_s:.1f} s"
+    )
+    wrk_tokens = scratch / "wrk-tokens.txt"
+    write_wrk_inputs(tokens, file.path.parent / WRK_SCRIPT_NAME, wrk_tokens)
     console.say(
         f"starting {plan.spec.name} ({plan.workers} worker(s)) on {launch.base_url}; "
         f"{plan.placement.note}"
     )
     with session as running:
-        console.say(f"priming: {seed.users} logins and item lists, as Locust's users do")
-        prime_server(running.base_url, seed)
-        run_pairs(SideContext(plan, file.path.parent, running, seed, console), file)
-    status, reason = judge(file.record.pairs, plan.pairs)
+        console.say(f"priming: {seed.users} accounts read their item lists with their tokens")
+        prime_server(running.base_url, tokens)
+        context = SideContext(
+            plan,
+            file.path.parent,
+            running,
+            seed,
+            console,
+            tokens=tokens,
+            wrk_tokens_file=wrk_tokens,
+            counts_dir=app.request_counts_dir,
+        )
+        run_pairs(context, file)
+    status, reason = judge(file.record.pairs, plan.pairs, with_locust=LOCUST in plan.references)
     file.record = replace(file.record, status=status, reason=reason)
 
 
@@ -208,8 +243,11 @@ def calibrate(plan: CalibrationPlan, console: Console) -> CalibrationOutcome:
     out = directory.create()
     raised: BaseException | None = None
     with tempfile.TemporaryDirectory(prefix="drf-calibrate-") as scratch:
-        app = AppSettings.for_sqlite(
-            Path(scratch) / "db.sqlite3", access_lifetime_s=plan.access_lifetime_s
+        app = replace(
+            AppSettings.for_sqlite(
+                Path(scratch) / "db.sqlite3", access_lifetime_s=plan.access_lifetime_s
+            ),
+            request_counts_dir=Path(scratch) / "request-counts",
         )
         launch = LaunchRequest(
             spec=plan.spec,
@@ -227,7 +265,7 @@ def calibrate(plan: CalibrationPlan, console: Console) -> CalibrationOutcome:
         seed = SeedPlan(users=plan.users, items_per_user=1)
         session = ServerSession(SessionPlan(launch=launch, seed=seed, scenario=SCENARIOS[SCENARIO]))
         try:
-            _measure(plan, app, session, file, console)
+            _measure(plan, app, session, file, console, Path(scratch))
         except BaseException as error:  # recorded and published; re-raised below if a bug
             raised = error
             status, reason = ending(error)

@@ -1,35 +1,52 @@
-"""The two sides of a pair, wrk and the harness, each measured against the same server.
+"""The sides of a pair, wrk, the harness and (when asked for) plain Locust, each measured
+against the same server.
 
-What is the same on both sides, and what is not:
-- Both load generators are one single-threaded process (wrk -t1; one Locust process), pinned
-  to the load generator's CPUs, the server to its own (PIN=split).
-- Both measure a warm server: wrk runs a discarded warm-up (WARMUP seconds) right before
-  each measured run; Locust logs every user in, keeps loading for the warm-up (at least one
-  second after the last login), resets its statistics, then measures.
-- The access-token lifetime is at least one hour, so neither side refreshes a token in the
-  window (wrk could not: it gets a fresh token before each of its sides).
-- wrk sends one token (of the first seeded account) on every connection and request;
-  Locust's users each log in as their own account. The endpoint does the same work either
-  way (verify the JWT, one user query), but the requests are not byte-identical (Locust
-  sends a few more headers), and Locust also checks every answer's status and body.
+What is the same on every side, and what is not:
+- Every load generator is one single-threaded process (wrk -t1; one Locust process),
+  pinned to the load generator's CPUs, the server to its own (PIN=split).
+- Every side measures a warm server: wrk runs a discarded warm-up (WARMUP seconds) right
+  before each measured run; the harness's Locust takes its tokens, keeps loading for the
+  warm-up, resets its statistics, then measures; plain Locust does the same without the
+  harness's window controller.
+- Every side uses the JWTs the app issued once, before the first pair (`manage.py
+  issue_tokens`, no login over HTTP), with a lifetime that outlives the calibration, so no
+  side refreshes a token. Each Locust user (harness or plain) has its own account; wrk
+  cycles through the same tokens one request at a time through a small Lua script
+  (WRK_SCRIPT, written into the calibration directory; the tokens themselves stay in a
+  scratch file, never in the results). wrk's Lua API has no connection identity, but the
+  servers calibrated here close every connection after one answer, so a token per request
+  is a token per connection, and every account gets an equal share on every side.
+- The requests are not byte-identical: Locust's client (geventhttpclient) sends a few more
+  headers than wrk (User-Agent, Accept-Encoding), and the harness checks every answer's
+  status and body.
 - wrk's p50 comes from its --latency histogram (microsecond resolution); Locust keeps whole
-  milliseconds below 100 ms, so a p50 difference under 1 ms is below the harness's
-  resolution.
+  milliseconds below 100 ms, so a p50 difference under 1 ms is below its resolution.
 
-Each side also records the server's CPU use and CPU time per request, the load generator's
-CPU (and Locust's event-loop lag), other processes' CPU and the hypervisor's steal time, so
-a ratio away from 1 can be explained (analysis.py).
+Each side records the server's CPU use and CPU time per request, the load generator's CPU
+(and the harness's event-loop lag), other processes' CPU and the hypervisor's steal time
+(SideResources), and a per-second series (series.py: the server's own request count, its
+user and system CPU, context switches, run queue, TCP connections and resets), so a ratio
+away from 1 can be explained (analysis.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
-from loadtests.scenarios import ITEMS_PATH, TOKEN_PATH
+from loadtests.scenarios import ITEMS_PATH
 from loadtests.shape import LoadShape
+from scripts.harness.calibration.plain_locust import (
+    PlainLocustError,
+    PlainLocustRequest,
+    run_plain_locust,
+)
 from scripts.harness.calibration.plan import ENDPOINT, SCENARIO, CalibrationPlan
+from scripts.harness.calibration.series import SeriesRecorder, window_figures
 from scripts.harness.console import Console
 from scripts.harness.locust_runner import LoadRequest, run_locust
 from scripts.harness.machine_cpu import MachineCpu
@@ -37,22 +54,72 @@ from scripts.harness.sampling import ResourceSampler, Sample, summarize
 from scripts.harness.session import SessionFailedError
 from scripts.harness.wrk import WrkOutputError, WrkRequest, run_wrk
 from scripts.records.locust_csv import read_locust_window
-from scripts.records.schema import HarnessSide, SideResources, WrkSide, read_window
-from servers.app import SeedPlan
+from scripts.records.schema import (
+    HarnessSide,
+    LocustSide,
+    SideResources,
+    SideSeries,
+    WrkSide,
+    read_window,
+)
+from servers.app import IssuedTokens, SeedPlan
 from servers.http import request_json
 from servers.supervisor import RunningServer
+
+WRK_SCRIPT_NAME: Final = "wrk-tokens.lua"
+# One pre-built request per token, taken in turn (pre-building them in init() is what wrk's
+# own scripting notes advise: building a request in request() costs wrk time per request).
+WRK_SCRIPT: Final = """\
+-- make calibrate: one app-issued token per request, in turn (scripts/harness/calibration/sides.py)
+-- args[1]: a file with one access token a line
+local requests = {}
+local turn = 0
+
+function init(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then
+      requests[#requests + 1] = wrk.format(nil, nil, {["Authorization"] = "Bearer " .. line})
+    end
+  end
+  if #requests == 0 then
+    error("no token in " .. tostring(args[1]))
+  end
+end
+
+function request()
+  turn = turn % #requests + 1
+  return requests[turn]
+end
+"""
 
 
 @dataclass(frozen=True)
 class SideContext:
     """What every side of one calibration shares: the plan, the calibration's directory,
-    the running server and who is seeded in its database."""
+    the running server, who is seeded in its database, the tokens the app issued to them
+    (and the file of access tokens wrk's script reads, outside the results), and the
+    server's request-counters directory for the per-second series."""
 
     plan: CalibrationPlan
     directory: Path
     server: RunningServer
     seed: SeedPlan
     console: Console
+    tokens: IssuedTokens
+    wrk_tokens_file: Path
+    counts_dir: Path | None = None
+
+    @property
+    def wrk_script(self) -> Path:
+        return self.directory / WRK_SCRIPT_NAME
+
+
+def write_wrk_inputs(tokens: IssuedTokens, script: Path, tokens_file: Path) -> None:
+    """The Lua script (into the calibration directory) and the access tokens it reads, one
+    a line (into `tokens_file`, mode 0600: a bearer token is a credential)."""
+    script.write_text(WRK_SCRIPT)
+    tokens_file.touch(mode=0o600)
+    tokens_file.write_text("".join(f"{user.access}\n" for user in tokens.users))
 
 
 def cpu_ms_per_request(cpu_pct: float | None, rps: float) -> float | None:
@@ -86,12 +153,52 @@ def side_resources(
     )
 
 
+@dataclass
+class Observation:
+    """The samplers of one side while its load generator runs: the process trees' CPU
+    (resources.csv), the machine's CPU and the per-second series."""
+
+    samples: list[Sample] = field(default_factory=list)
+    machine: MachineCpu = field(default_factory=MachineCpu)
+    series: SeriesRecorder | None = None
+
+    def figures(
+        self, context: SideContext, start: float, end: float, rps: float
+    ) -> tuple[SideResources, SideSeries | None]:
+        resources = side_resources(self.samples, self.machine, start, end, rps)
+        rows = self.series.rows if self.series is not None else []
+        return resources, window_figures(rows, start, end, context.plan.placement.server_cpus)
+
+
+@contextmanager
+def observing(
+    context: SideContext, resources_csv: Path, series_csv: Path
+) -> Iterator[tuple[Observation, Callable[[int], None]]]:
+    """Sample the server (and, once `on_started` names it, the load generator) while the
+    block runs; the series is written to `series_csv` when it ends."""
+    observation = Observation(series=SeriesRecorder(context.counts_dir))
+    assert observation.series is not None
+    sampler = ResourceSampler(resources_csv)
+    sampler.watch("server", context.server.pid)
+    observation.series.watch("server", context.server.pid)
+
+    def on_started(pid: int) -> None:
+        sampler.watch("loadgen", pid)
+        if observation.series is not None:
+            observation.series.watch("loadgen", pid)
+
+    sampler.start()
+    try:
+        with observation.machine, observation.series:
+            yield observation, on_started
+    finally:
+        observation.samples = sampler.stop()
+        observation.series.write(series_csv)
+
+
 def measure_wrk(context: SideContext, number: int) -> WrkSide:
     """Pair `number`'s wrk side: a discarded warm-up run, then the measured one."""
-    plan, server, seed = context.plan, context.server, context.seed
-    # a fresh token per wrk side (one login, before the warm-up): it outlives the side
-    # whatever the number of pairs, like the Locust users' own tokens, which they renew
-    token = obtain_token(server.base_url, seed.username(1), seed.password)
+    plan, server = context.plan, context.server
 
     def request(duration_s: int) -> WrkRequest:
         return WrkRequest(
@@ -99,8 +206,10 @@ def measure_wrk(context: SideContext, number: int) -> WrkSide:
             url=server.base_url + ENDPOINT,
             connections=plan.connections,
             duration_s=duration_s,
-            token=token,
+            token=None,
             cpus=plan.placement.loadgen_cpus,
+            script=context.wrk_script,
+            script_args=(str(context.wrk_tokens_file),),
         )
 
     label = f"[pair {number}/{plan.pairs} wrk]"
@@ -110,22 +219,18 @@ def measure_wrk(context: SideContext, number: int) -> WrkSide:
         run_wrk(request(plan.warmup_s), warmup_file)
         warmup_file.unlink(missing_ok=True)
     context.console.say(f"{label} measuring {plan.duration_s} s, {plan.connections} connections")
-    sampler = ResourceSampler(context.directory / f"wrk-{number}-resources.csv")
-    sampler.watch("server", server.pid)
-    sampler.start()
-    try:
-        with MachineCpu() as machine:
-            run = run_wrk(
-                request(plan.duration_s),
-                context.directory / f"wrk-{number}.txt",
-                on_started=lambda pid: sampler.watch("loadgen", pid),
-            )
-    finally:
-        samples = sampler.stop()
+    directory = context.directory
+    resources_csv = directory / f"wrk-{number}-resources.csv"
+    with observing(context, resources_csv, directory / f"wrk-{number}-series.csv") as (
+        observation,
+        on_started,
+    ):
+        run = run_wrk(request(plan.duration_s), directory / f"wrk-{number}.txt", on_started)
     try:
         result = run.result()
     except WrkOutputError as error:
         raise SessionFailedError(f"pair {number}, wrk: {error}") from None
+    resources, series = observation.figures(context, run.started_at, run.finished_at, result.rps)
     return WrkSide(
         rps=result.rps,
         p50_ms=result.p50_ms,
@@ -140,7 +245,8 @@ def measure_wrk(context: SideContext, number: int) -> WrkSide:
         },
         output=f"wrk-{number}.txt",
         exit_code=run.exit_code,
-        resources=side_resources(samples, machine, run.started_at, run.finished_at, result.rps),
+        resources=resources,
+        series=series,
     )
 
 
@@ -161,21 +267,19 @@ def measure_harness(context: SideContext, number: int) -> HarnessSide:
         user_password=seed.password,
         run_dir=run_dir,
         cpus=plan.placement.loadgen_cpus,
+        tokens_file=context.tokens.path,
     )
     label = f"[pair {number}/{plan.pairs} harness]"
-    context.console.say(f"{label} Locust: {plan.users} users log in, warm up, then measure")
-    sampler = ResourceSampler(run_dir / "resources.csv")
-    sampler.watch("server", context.server.pid)
-    sampler.start()
-    try:
-        with MachineCpu() as machine:
-            status = run_locust(
-                load,
-                lambda progress: context.console.progress(label, plan.duration_s, progress),
-                on_started=lambda pid: sampler.watch("loadgen", pid),
-            )
-    finally:
-        samples = sampler.stop()
+    context.console.say(f"{label} Locust: {plan.users} users take their tokens, warm up, measure")
+    with observing(context, run_dir / "resources.csv", run_dir / "series.csv") as (
+        observation,
+        on_started,
+    ):
+        status = run_locust(
+            load,
+            lambda progress: context.console.progress(label, plan.duration_s, progress),
+            on_started=on_started,
+        )
     window = read_window(load.window_file) if load.window_file.exists() else None
     failed = f"pair {number}, harness:"
     if window is None or not window.completed:
@@ -190,6 +294,7 @@ def measure_harness(context: SideContext, number: int) -> HarnessSide:
     if figures.requests == 0:
         raise SessionFailedError(f"{failed} no request completed in the window")
     bounds = (float(window.window_started_at or 0.0), float(window.window_ended_at or 0.0))
+    resources, series = observation.figures(context, *bounds, figures.rps)
     return HarnessSide(
         rps=figures.rps,
         p50_ms=figures.p50_ms,
@@ -200,43 +305,75 @@ def measure_harness(context: SideContext, number: int) -> HarnessSide:
         locust_exit_code=status,
         loadgen_cpu_warning=bool(window.cpu_warning),
         loadgen_loop_lag_mean_ms=window.loop_lag_mean_ms,
-        resources=side_resources(samples, machine, *bounds, figures.rps),
+        resources=resources,
+        series=series,
     )
 
 
-def prime_server(base_url: str, seed: SeedPlan) -> None:
+def measure_locust(context: SideContext, number: int) -> LocustSide:
+    """Pair `number`'s plain-Locust side (plain_locust.py): Locust's own -t, its statistics
+    reset after the warm-up, no harness code in the load generator."""
+    plan = context.plan
+    run_dir = context.directory / f"locust-{number}"
+    request = PlainLocustRequest(
+        base_url=context.server.base_url,
+        users=plan.users,
+        warmup_s=plan.warmup_s,
+        duration_s=plan.duration_s,
+        tokens_file=context.tokens.path,
+        run_dir=run_dir,
+        cpus=plan.placement.loadgen_cpus,
+    )
+    context.console.say(
+        f"[pair {number}/{plan.pairs} plain Locust] {plan.users} users, "
+        f"{plan.warmup_s} s warm-up then {plan.duration_s} s (Locust's own -t)"
+    )
+    run_dir.mkdir()
+    with observing(context, run_dir / "resources.csv", run_dir / "series.csv") as (
+        observation,
+        on_started,
+    ):
+        try:
+            run = run_plain_locust(request, on_started)
+        except PlainLocustError as error:
+            raise SessionFailedError(f"pair {number}, plain Locust: {error}") from None
+    if run.exit_code not in (0, 1):
+        raise SessionFailedError(f"pair {number}, plain Locust exited with status {run.exit_code}")
+    figures = run.figures
+    resources, series = observation.figures(
+        context, run.window_started_at, run.window_ended_at, figures.rps
+    )
+    return LocustSide(
+        rps=figures.rps,
+        p50_ms=figures.p50_ms,
+        requests=figures.requests,
+        failures=figures.failures,
+        window_s=run.window_s,
+        run_dir=run_dir.name,
+        locust_exit_code=run.exit_code,
+        loadgen_cpu_warning=False,
+        resources=resources,
+        series=series,
+    )
+
+
+def prime_server(base_url: str, tokens: IssuedTokens) -> None:
     """Put the server through what a harness side does to it before its window: every
-    seeded account logs in (concurrently, one PBKDF2 hash each) and reads its item list.
+    seeded account reads its item list with its issued token (concurrently).
 
-    Done once, before the first pair: with an odd number of pairs one order occurs once
-    more than the other, and without priming the first measurement ran on a server that
-    had never served a login and was faster than for the rest of the calibration: on the
-    2-core VM here the first wrk side cost a median 2.37 ms of server CPU per request
-    against 2.6-2.8 ms later, and pair 1's ratio was under 0.95 in 7 of 8 calibrations
-    (median 0.90) while the later pairs' median was 1.04. With priming, pair 1 measured
-    1.26, 0.99, 1.02 and 0.91 in four calibrations."""
+    Done once, before the first pair: when the harness's users still logged in over HTTP,
+    the first measurement ran on a server that had never served a login and was faster
+    than for the rest of the calibration: on the 2-core VM here the first wrk side cost a
+    median 2.37 ms of server CPU per request against 2.6-2.8 ms later, and pair 1's ratio
+    was under 0.95 in 7 of 8 calibrations (median 0.90) while the later pairs' median was
+    1.04. With the tokens issued by the app no side logs in, and priming makes every
+    account's first authenticated request happen before any window."""
 
-    def one(index: int) -> None:
-        username = seed.username(index)
-        token = obtain_token(base_url, username, seed.password)
-        listing = request_json("GET", base_url + ITEMS_PATH, token=token, timeout_s=60)
+    def one(access: str) -> None:
+        listing = request_json("GET", base_url + ITEMS_PATH, token=access, timeout_s=60)
         if listing.status != 200:
-            raise SessionFailedError(f"priming: GET {ITEMS_PATH} as {username}: {listing.status}")
+            raise SessionFailedError(f"priming: GET {ITEMS_PATH}: status {listing.status}")
 
-    with ThreadPoolExecutor(max_workers=seed.users, thread_name_prefix="prime") as pool:
-        for done in [pool.submit(one, index) for index in range(1, seed.users + 1)]:
+    with ThreadPoolExecutor(max_workers=len(tokens.users), thread_name_prefix="prime") as pool:
+        for done in [pool.submit(one, user.access) for user in tokens.users]:
             done.result()
-
-
-def obtain_token(base_url: str, username: str, password: str) -> str:
-    """An access token for wrk, the same for all its connections."""
-    answer = request_json(
-        "POST",
-        base_url + TOKEN_PATH,
-        payload={"username": username, "password": password},
-        timeout_s=60,  # logins queue behind each other's PBKDF2 on a one-worker server
-    )
-    body = answer.body
-    if answer.status != 200 or not isinstance(body, dict) or "access" not in body:
-        raise SessionFailedError(f"POST {TOKEN_PATH} for wrk's token: status {answer.status}")
-    return str(body["access"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from scripts.harness.calibration.plan import ENDPOINT
-from scripts.records.schema import CalibrationPair, CalibrationRecord, SideResources
+from scripts.harness.calibration.plan import ENDPOINT, HARNESS, LOCUST, WRK
+from scripts.records.schema import CalibrationPair, CalibrationRecord, Estimate, SideResources
+
+SIDE_NAMES = {WRK: "wrk", HARNESS: "harness", LOCUST: "plain Locust"}
 
 _HEADER = (
     "pair",
@@ -29,52 +31,89 @@ def _number(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _both(
-    pair: CalibrationPair, figure: Callable[[SideResources], float | None], digits: int = 0
+def _resources(pair: CalibrationPair, side: str) -> SideResources | None:
+    figures = {WRK: pair.wrk, HARNESS: pair.harness, LOCUST: pair.locust}[side]
+    return figures.resources if figures is not None else None
+
+
+def _each(
+    pair: CalibrationPair,
+    sides: Sequence[str],
+    figure: Callable[[SideResources], float | None],
+    digits: int = 0,
 ) -> str:
-    """A CPU figure of both sides as "wrk/harness"."""
-    wrk = figure(pair.wrk.resources) if pair.wrk else None
-    harness = figure(pair.harness.resources) if pair.harness else None
-    return f"{_number(wrk, digits)}/{_number(harness, digits)}"
+    """A CPU figure of every side as "wrk/harness" (or "wrk/harness/locust")."""
+    values = []
+    for side in sides:
+        resources = _resources(pair, side)
+        values.append(_number(figure(resources) if resources else None, digits))
+    return "/".join(values)
 
 
 def pair_line(pair: CalibrationPair) -> str:
-    """The line printed when a pair's two sides have run."""
-    wrk, harness = pair.wrk, pair.harness
-    return (
+    """The line printed when a pair's sides have run."""
+    wrk, harness, locust = pair.wrk, pair.harness, pair.locust
+    line = (
         f"pair {pair.index} ({' '.join(pair.order)}): "
         f"wrk {_number(wrk.rps if wrk else None, 1)} rps, "
         f"p50 {_number(wrk.p50_ms if wrk else None, 2)} ms | "
         f"harness {_number(harness.rps if harness else None, 1)} rps, "
         f"p50 {_number(harness.p50_ms if harness else None, 0)} ms | "
-        f"ratio {_number(pair.ratio, 3)}"
     )
+    if locust is not None:
+        line += f"plain Locust {locust.rps:.1f} rps, p50 {_number(locust.p50_ms, 0)} ms | "
+    line += f"ratio {_number(pair.ratio, 3)}"
+    if pair.noise_flags:
+        line += " | noisy: " + "; ".join(pair.noise_flags)
+    return line
 
 
-def _row(pair: CalibrationPair) -> tuple[str, ...]:
-    wrk, harness = pair.wrk, pair.harness
-    return (
+def _sides_shown(record: CalibrationRecord) -> tuple[str, ...]:
+    with_locust = LOCUST in record.references or any(p.locust for p in record.pairs)
+    return (WRK, HARNESS, LOCUST) if with_locust else (WRK, HARNESS)
+
+
+def _header(sides: Sequence[str]) -> tuple[str, ...]:
+    if LOCUST not in sides:
+        return _HEADER
+    return (*_HEADER[:4], "plain Locust rps", *_HEADER[4:], "noisy")
+
+
+def _row(pair: CalibrationPair, sides: Sequence[str]) -> tuple[str, ...]:
+    wrk, harness, locust = pair.wrk, pair.harness, pair.locust
+    errors = [
+        _number(wrk.errors if wrk else None, 0),
+        _number(harness.failures if harness else None, 0),
+    ]
+    if LOCUST in sides:
+        errors.append(_number(locust.failures if locust else None, 0))
+    cells = [
         str(pair.index),
         " ".join(pair.order),
         _number(wrk.rps if wrk else None, 1),
         _number(harness.rps if harness else None, 1),
+        *([_number(locust.rps if locust else None, 1)] if LOCUST in sides else []),
         _number(pair.ratio, 3),
         _number(wrk.p50_ms if wrk else None, 2),
         _number(harness.p50_ms if harness else None, 0),
-        f"{_number(wrk.errors if wrk else None, 0)}/"
-        f"{_number(harness.failures if harness else None, 0)}",
-        _both(pair, lambda r: r.loadgen_cpu_pct),
-        _both(pair, lambda r: r.server_cpu_pct),
-        _both(pair, lambda r: r.server_cpu_ms_per_request, 2),
-        _both(pair, lambda r: r.other_cpu_pct),
-        _both(pair, lambda r: r.steal_pct, 1),
+        "/".join(errors),
+        _each(pair, sides, lambda r: r.loadgen_cpu_pct),
+        _each(pair, sides, lambda r: r.server_cpu_pct),
+        _each(pair, sides, lambda r: r.server_cpu_ms_per_request, 2),
+        _each(pair, sides, lambda r: r.other_cpu_pct),
+        _each(pair, sides, lambda r: r.steal_pct, 1),
         _number(harness.loadgen_loop_lag_mean_ms if harness else None, 1),
-    )
+    ]
+    if LOCUST in sides:
+        cells.append("yes" if pair.noisy else "-" if pair.noise_flags is None else "no")
+    return tuple(cells)
 
 
 def _table(record: CalibrationRecord) -> list[str]:
-    rows = [_HEADER, *(_row(pair) for pair in record.pairs)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    sides = _sides_shown(record)
+    header = _header(sides)
+    rows = [header, *(_row(pair, sides) for pair in record.pairs)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -83,8 +122,64 @@ def _table(record: CalibrationRecord) -> list[str]:
     return lines
 
 
+def _ci(estimate: Estimate | None, digits: int) -> str:
+    """ "1.11 (95 % CI 0.62-1.95)", or the point alone with why there is no CI."""
+    if estimate is None or estimate.point is None:
+        return "-"
+    point = f"{estimate.point:.{digits}f}"
+    if estimate.ci_low is None or estimate.ci_high is None:
+        return f"{point} (no CI: {estimate.method.removeprefix('no CI: ')})"
+    confidence = f"{estimate.confidence * 100:g} %"
+    return f"{point} ({confidence} CI {estimate.ci_low:.{digits}f}-{estimate.ci_high:.{digits}f})"
+
+
+def estimate_lines(record: CalibrationRecord) -> list[str]:
+    """The CVs across pairs and every estimate with its CI (none for a first-version
+    record, which has no estimates)."""
+    if not record.estimates:
+        return []
+    cvs = record.rps_cv or {}
+    shown = ", ".join(
+        f"{SIDE_NAMES.get(side, side)} " + ("-" if value is None else f"{value * 100:.1f} %")
+        for side, value in cvs.items()
+    )
+    lines = [f"CV of rps across the {record.measured_pairs} pairs: {shown}"]
+    for estimate in record.estimates:
+        of = f"{estimate.numerator}/{estimate.denominator}"
+        label = "CV ratio" if estimate.name == "cv_ratio" else "median rps ratio"
+        lines.append(f"{label} {of}: {_ci(estimate, 3 if estimate.name != 'cv_ratio' else 2)}")
+    if record.estimates[0].ci_low is not None:
+        lines.append(f"(CIs: {record.estimates[0].method})")
+    return lines
+
+
+def _target_line(record: CalibrationRecord) -> str:
+    """The verdict: met or not, not judged, or "too noisy" in its place."""
+    target = record.target
+    if record.target_ratio_max is None:  # a first-version record: the one-sided target
+        if record.target_met is None:
+            return f"target (median ratio >= {target}): not judged, status {record.status}"
+        verdict = "met" if record.target_met else "NOT met"
+        return (
+            f"target (median ratio >= {target}): {verdict} (median {record.ratio_median or 0:.4f})"
+        )
+    wanted = (
+        f"target (point estimates: median ratio harness/wrk in {target}-"
+        f"{record.target_ratio_max}, CV ratio harness/wrk at most {record.target_cv_ratio_max})"
+    )
+    if record.machine_too_noisy:
+        return (
+            f"{wanted}: not judged, the machine was too noisy ({record.noisy_pairs} of "
+            f"{record.measured_pairs} pairs had noise flags)"
+        )
+    if record.target_met is None:
+        return f"{wanted}: not judged, status {record.status}"
+    return f"{wanted}: {'met' if record.target_met else 'NOT met'}"
+
+
 def summary_text(record: CalibrationRecord) -> str:
-    """The closing report: one row per pair, the medians, the verdict and the caveats."""
+    """The closing report: one row per pair, the medians, the estimates with their CIs,
+    the verdict (or "too noisy") and the caveats."""
     lines = _table(record)
     lines += [
         "",
@@ -98,19 +193,19 @@ def summary_text(record: CalibrationRecord) -> str:
     ]
     start, end = record.load_average_at_start, record.load_average_at_end
     if start and end:
+        sides = "/".join(SIDE_NAMES[side] for side in _sides_shown(record))
         lines.append(
-            "a/b columns: wrk side/harness side; errors: wrk's errors/the harness's failures; "
+            f"a/b columns: {sides} side; errors: wrk's errors/Locust's failures; "
             "CPU in % of one CPU; 'other' is the machine's busy CPU minus server and load "
             "generator; steal: CPU the hypervisor took. 1-min load average "
             f"{start[0]:.1f} at start, {end[0]:.1f} at end ({record.cpu_count} CPUs)"
         )
-    target = record.target
-    if record.target_met is None:
-        lines.append(f"target (median ratio >= {target}): not judged, status {record.status}")
-    else:
-        verdict = "met" if record.target_met else "NOT met"
-        median = record.ratio_median or 0.0
-        lines.append(f"target (median ratio >= {target}): {verdict} (median {median:.4f})")
+    lines += estimate_lines(record)
+    if record.noisy_pairs is not None:
+        lines.append(
+            f"noisy pairs: {record.noisy_pairs} of {record.measured_pairs} ({record.noise_rule})"
+        )
+    lines.append(_target_line(record))
     if record.reason:
         lines.append(f"status {record.status}: {record.reason}")
     lines += [f"note: {note}" for note in [*record.notes, record.token_note]]

@@ -3,6 +3,14 @@
 One document per calibration, rewritten after every side, so an interrupted calibration
 leaves the sides it measured. A side's CPU figures are written flat next to its request
 figures.
+
+Added within schema version 1 (issue 17), every one optional with a default that means "not
+recorded": a side's per-second `series` figures, a pair's plain-Locust side (`locust`,
+`locust_ratio`) and `noise_flags`, and the calibration's `references`, `estimates` (point
+estimates with bootstrap CIs), `rps_cv`, the targets' upper bounds and the noise verdict.
+They are left out of the file while they hold their default, so a file written before them
+(the committed fixture) reads back and writes out byte for byte, and a reader of the first
+version ignores them.
 """
 
 from __future__ import annotations
@@ -36,18 +44,48 @@ class SideResources:
     steal_pct: float | None = None
 
 
-def _side_json(side: WrkSide | HarnessSide) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SideSeries:
+    """What a side's per-second series (`<side>-<n>-series.csv`) say over its measured
+    window: the server's own count of what it answered, and per answered request the
+    server's user and system CPU, its context switches and the TCP connections the machine
+    accepted; the mean run-queue length (runnable tasks, machine-wide) and the steal on the
+    server's CPUs. None where the series has no figure for the window."""
+
+    served_requests: int | None = None
+    server_user_ms_per_request: float | None = None
+    server_system_ms_per_request: float | None = None
+    server_voluntary_switches_per_request: float | None = None
+    server_involuntary_switches_per_request: float | None = None
+    connections_per_request: float | None = None
+    tcp_resets_per_request: float | None = None
+    run_queue_mean: float | None = None
+    server_cpu_steal_pct: float | None = None
+    rps_per_second_cv: float | None = None  # of the server's per-second counts in the window
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SideSeries:
+        return build(cls, data, "series")
+
+
+def _side_json(side: WrkSide | HarnessSide | LocustSide) -> dict[str, Any]:
     values = asdict(side)
     resources = values.pop("resources")
-    return {**values, **resources}
+    series = values.pop("series")
+    document = {**values, **resources}
+    if series is not None:
+        document["series"] = series
+    return document
 
 
-_Side = TypeVar("_Side", "WrkSide", "HarnessSide")
+_Side = TypeVar("_Side", "WrkSide", "HarnessSide", "LocustSide")
 
 
 def _side_from_json(cls: type[_Side], data: Mapping[str, Any], name: str) -> _Side:
     resources = build(SideResources, data, name)
-    return build(cls, {**data, "resources": resources}, name)
+    raw_series = data.get("series")
+    series = SideSeries.from_json(raw_series) if isinstance(raw_series, Mapping) else None
+    return build(cls, {**data, "resources": resources, "series": series}, name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +104,7 @@ class WrkSide:
     output: str
     exit_code: int
     resources: SideResources = field(default_factory=SideResources)
+    series: SideSeries | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _side_json(self)
@@ -89,6 +128,7 @@ class HarnessSide:
     loadgen_cpu_warning: bool
     loadgen_loop_lag_mean_ms: float | None
     resources: SideResources = field(default_factory=SideResources)
+    series: SideSeries | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _side_json(self)
@@ -98,10 +138,38 @@ class HarnessSide:
         return _side_from_json(cls, data, "harness side")
 
 
+@dataclass(frozen=True, kw_only=True)
+class LocustSide:
+    """Plain Locust's measured run of one pair (loadtests/plain_locustfile.py: no harness
+    code), the third side that separates the harness's own cost from Locust's; its files
+    are in `run_dir`. `window_s` runs from its statistics reset (after the warm-up) to its
+    stop, and `rps` is the window's requests over it."""
+
+    rps: float
+    p50_ms: float | None
+    requests: int
+    failures: int
+    window_s: float | None
+    run_dir: str
+    locust_exit_code: int
+    loadgen_cpu_warning: bool
+    resources: SideResources = field(default_factory=SideResources)
+    series: SideSeries | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _side_json(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LocustSide:
+        return _side_from_json(cls, data, "locust side")
+
+
 @dataclass(frozen=True)
 class CalibrationPair:
-    """One wrk side and one harness side, measured one after the other. A side is None
-    until it ran; `notes` is None (and absent from the file) until both did."""
+    """One wrk side and one harness side (and, when asked for, a plain-Locust side),
+    measured one after the other. A side is None until it ran; `notes` and `noise_flags`
+    are None (and absent from the file) until every side did; `locust` and `locust_ratio`
+    (plain Locust / wrk) are absent from the file when plain Locust was not run."""
 
     index: int
     order: tuple[str, ...]
@@ -109,6 +177,14 @@ class CalibrationPair:
     harness: HarnessSide | None = None
     ratio: float | None = None
     notes: tuple[str, ...] | None = None
+    locust: LocustSide | None = None
+    locust_ratio: float | None = None
+    noise_flags: tuple[str, ...] | None = None
+
+    @property
+    def noisy(self) -> bool:
+        """Whether a side of this pair ran on a noisy machine (its flags say why)."""
+        return bool(self.noise_flags)
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -120,11 +196,18 @@ class CalibrationPair:
         }
         if self.notes is not None:
             document["notes"] = list(self.notes)
+        if self.locust is not None:
+            document["locust"] = self.locust.to_json()
+        if self.locust_ratio is not None:
+            document["locust_ratio"] = self.locust_ratio
+        if self.noise_flags is not None:
+            document["noise_flags"] = list(self.noise_flags)
         return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CalibrationPair:
         wrk, harness, notes = data.get("wrk"), data.get("harness"), data.get("notes")
+        locust, flags = data.get("locust"), data.get("noise_flags")
         return cls(
             index=int(data["index"]),
             order=tuple(data["order"]),
@@ -132,7 +215,31 @@ class CalibrationPair:
             harness=HarnessSide.from_json(harness) if harness is not None else None,
             ratio=data.get("ratio"),
             notes=tuple(notes) if notes is not None else None,
+            locust=LocustSide.from_json(locust) if locust is not None else None,
+            locust_ratio=data.get("locust_ratio"),
+            noise_flags=tuple(flags) if flags is not None else None,
         )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate over the pairs and its bootstrap CI: `name` of `numerator` against
+    `denominator` ("cv_ratio" of "harness" against "wrk" is the harness's CV of rps across
+    the pairs divided by wrk's). The CI is None when too few pairs were measured or the
+    bootstrap had no spread to work with; `method` says how it was computed."""
+
+    name: str
+    numerator: str
+    denominator: str
+    point: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+    method: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Estimate:
+        return build(cls, data, "estimate")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,18 +289,47 @@ class CalibrationRecord:
     status: Status
     reason: str
     notes: tuple[str, ...] = ()
+    # added within version 1 (module docstring): absent from the file while unset
+    references: tuple[str, ...] = ("wrk",)
+    estimates: tuple[Estimate, ...] = ()
+    rps_cv: Mapping[str, float | None] | None = None
+    locust_rps_median: float | None = None
+    locust_p50_ms_median: float | None = None
+    target_ratio_max: float | None = None
+    target_cv_ratio_max: float | None = None
+    noise_thresholds: Mapping[str, float] | None = None
+    noise_rule: str | None = None
+    noisy_pairs: int | None = None
+    machine_too_noisy: bool | None = None
 
     @property
     def measured_pairs(self) -> int:
         """Pairs whose two sides both ran (the ones a ratio exists for)."""
         return sum(1 for pair in self.pairs if pair.ratio is not None)
 
+    def estimate(
+        self, name: str, numerator: str = "harness", denominator: str = "wrk"
+    ) -> Estimate | None:
+        """The estimate of that name and sides, if it was computed."""
+        for estimate in self.estimates:
+            if (estimate.name, estimate.numerator, estimate.denominator) == (
+                name,
+                numerator,
+                denominator,
+            ):
+                return estimate
+        return None
+
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         for declared in fields(self):
             value = getattr(self, declared.name)
+            if declared.name in _ADDED_IN_VERSION_1 and value == declared.default:
+                continue
             if declared.name == "pairs":
                 value = [pair.to_json() for pair in value]
+            elif declared.name == "estimates":
+                value = [asdict(estimate) for estimate in value]
             elif isinstance(value, Status):
                 value = value.value
             elif isinstance(value, tuple):
@@ -210,6 +346,7 @@ class CalibrationRecord:
             values = {key: value for key, value in data.items() if key != "schema_version"}
             values["status"] = Status(str(data.get("status")))
             values["pairs"] = tuple(CalibrationPair.from_json(p) for p in data.get("pairs") or ())
+            values["estimates"] = tuple(Estimate.from_json(e) for e in data.get("estimates") or ())
             for name in _CALIBRATION_LISTS:
                 if values.get(name) is not None:
                     values[name] = tuple(values[name])
@@ -227,6 +364,23 @@ _CALIBRATION_LISTS: Final = (
     "load_average_at_start",
     "load_average_at_end",
     "notes",
+    "references",
+)
+# Fields written only when set (module docstring); each one's default means "not recorded".
+_ADDED_IN_VERSION_1: Final = frozenset(
+    {
+        "references",
+        "estimates",
+        "rps_cv",
+        "locust_rps_median",
+        "locust_p50_ms_median",
+        "target_ratio_max",
+        "target_cv_ratio_max",
+        "noise_thresholds",
+        "noise_rule",
+        "noisy_pairs",
+        "machine_too_noisy",
+    }
 )
 
 

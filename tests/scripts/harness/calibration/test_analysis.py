@@ -19,14 +19,26 @@ from tests.scripts.harness.calibration.records import fixture_record, pair, unju
 
 
 def test_the_fixtures_ratios_notes_and_medians_follow_from_its_sides() -> None:
-    """A real calibration, stripped of everything derived, gets it all back exactly."""
+    """A real calibration (of the first version), stripped of everything derived, gets it
+    all back exactly; the current aggregation adds its estimates and noise verdict."""
     recorded = fixture_record()
     capacity_pct = 100.0 * len(recorded.placement["server_cpus"])
     stripped = tuple(replace(p, ratio=None, notes=None) for p in recorded.pairs)
     pairs = tuple(finish_pair(p, capacity_pct) for p in stripped)
+    assert [p.noise_flags for p in pairs] == [(), (), ()], "steal 3.5 % flags nothing"
     assert judge(pairs, recorded.pairs_planned) == (Status.OK, "")
-    rebuilt = with_pair_notes(aggregate(replace(unjudged(recorded), pairs=pairs)))
+    first_version = tuple(replace(p, noise_flags=None) for p in pairs)
+    base = replace(unjudged(recorded), pairs=first_version)
+    rebuilt = with_pair_notes(aggregate(base, estimates=False))
     assert rebuilt.to_json() == recorded.to_json()
+    current = aggregate(replace(unjudged(recorded), pairs=pairs))
+    assert current.noisy_pairs == 0 and current.machine_too_noisy is False
+    cv = current.estimate("cv_ratio")
+    assert cv is not None and cv.point is not None and cv.ci_low is None, "3 pairs: no CI"
+    assert "no CI: 3 pairs" in cv.method
+    median = current.estimate("median_ratio")
+    assert median is not None and median.point == pytest.approx(recorded.ratio_median)
+    assert current.target_met is (0.95 <= median.point <= 1.05 and cv.point <= 1.5)
 
 
 def test_median_ratio_and_target_verdict() -> None:
@@ -65,7 +77,7 @@ def test_missing_pairs_fail_and_an_unfinished_pair_has_no_ratio() -> None:
     unfinished = CalibrationPair(index=2, order=("H", "W"), wrk=pair(2, 100, 99).wrk)
     assert pair_ratio(unfinished) is None
     status, reason = judge((pair(1, 100, 99), unfinished), 2)
-    assert status is Status.FAILED and reason == "only 2 of 2 pairs were measured"
+    assert status is Status.FAILED and reason == "only 1 of 2 pairs were measured"
     record = replace(unjudged(fixture_record()), pairs=(unfinished,), status=Status.FAILED)
     assert aggregate(record) == record, "nothing measured: nothing to aggregate"
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from scripts.harness.calibration.plan import HARNESS, WRK
+from scripts.harness.calibration.plan import HARNESS, LOCUST, REFERENCES, WRK
 from scripts.harness.calibration.run import SIDES, RecordFile
 from scripts.records.schema import CalibrationPair, read_calibration
 from tests.scripts.harness.calibration.records import fixture_record
@@ -31,4 +31,4 @@ def test_a_pair_is_added_then_replaced_in_place_and_saved(tmp_path: Path) -> Non
 
 
 def test_every_side_has_a_measurement() -> None:
-    assert set(SIDES) == {WRK, HARNESS}
+    assert set(SIDES) == {WRK, HARNESS, LOCUST} == {HARNESS, *REFERENCES}

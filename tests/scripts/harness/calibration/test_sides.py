@@ -1,14 +1,28 @@
-"""scripts/harness/calibration/sides.py: the CPU figures a side records over its window.
-(The sides themselves run against a real server in tests/scripts/test_calibrate.py.)"""
+"""scripts/harness/calibration/sides.py: the CPU figures a side records over its window, and
+wrk's token script against a real local server. (The sides themselves run against a real
+app server in tests/scripts/test_calibrate.py.)"""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
 import pytest
 
-from scripts.harness.calibration.sides import cpu_ms_per_request, side_resources
+from scripts.harness.calibration.sides import (
+    WRK_SCRIPT_NAME,
+    cpu_ms_per_request,
+    side_resources,
+    write_wrk_inputs,
+)
 from scripts.harness.machine_cpu import CpuReading, MachineCpu
 from scripts.harness.sampling import Sample
+from scripts.harness.wrk import WrkRequest, run_wrk
+from servers.app import IssuedTokens, UserTokens
 from tests.scripts.harness.calibration.records import fixture_record
+from tests.scripts.test_wrk import require_wrk
 
 
 def test_cpu_per_request_is_what_the_fixture_recorded() -> None:
@@ -44,3 +58,53 @@ def test_other_cpu_is_the_machines_busy_cpu_less_server_and_generator() -> None:
     assert side_resources(samples, quiet, 11.0, 12.0, rps=380.0).other_cpu_pct == 0.0
     unsampled = side_resources(samples, MachineCpu(), 11.0, 12.0, rps=380.0)
     assert unsampled.machine_cpu_pct is None and unsampled.other_cpu_pct is None
+
+
+class _OneTokenServer(BaseHTTPRequestHandler):
+    """200 for "Bearer good", 401 for any other token; keeps connections alive."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        ok = self.headers.get("Authorization") == "Bearer good"
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_wrks_script_sends_the_issued_tokens_in_turn(tmp_path: Path) -> None:
+    binary = Path(require_wrk())
+    tokens = IssuedTokens(
+        issued_at=datetime.now(UTC),
+        access_lifetime_s=60,
+        users=(UserTokens("a", "good", "r1"), UserTokens("b", "bad", "r2")),
+        path=tmp_path / "tokens.json",
+        command_wall_s=0.0,
+    )
+    script, tokens_file = tmp_path / WRK_SCRIPT_NAME, tmp_path / "wrk-tokens.txt"
+    write_wrk_inputs(tokens, script, tokens_file)
+    assert tokens_file.read_text() == "good\nbad\n" and tokens_file.stat().st_mode & 0o077 == 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OneTokenServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        request = WrkRequest(
+            binary=binary,
+            url=f"http://127.0.0.1:{server.server_address[1]}/api/me/",
+            connections=2,
+            duration_s=1,
+            token=None,
+            script=script,
+            script_args=(str(tokens_file),),
+        )
+        result = run_wrk(request, tmp_path / "wrk.txt").result()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.requests > 20
+    # every other request carried the refused token
+    assert abs(result.non_2xx_3xx - result.requests / 2) <= 1, result
