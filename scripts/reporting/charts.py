@@ -22,7 +22,12 @@ from typing import Final
 import pandas as pd
 from matplotlib.figure import Figure
 
-from scripts.reporting.charts_groups import distribution_chart, latency_chart, throughput_chart
+from scripts.reporting.charts_groups import (
+    distribution_chart,
+    failures_chart,
+    latency_chart,
+    throughput_chart,
+)
 from scripts.reporting.charts_style import DPI
 from scripts.reporting.charts_time import resources_chart, timeline_chart
 from scripts.reporting.charts_users import users_chart
@@ -91,6 +96,7 @@ def plan_charts(results: LoadedResults, summary: pd.DataFrame, output_dir: Path)
         ids = ";".join(rows["run_ids"]).split(";")
         drawings: Sequence[tuple[str, str, Callable[[], Figure | None], bool]] = (
             ("throughput", "Throughput by server", partial(throughput_chart, group, rows), False),
+            ("failures", "Failures by server", partial(failures_chart, group, rows), False),
             (
                 "latency",
                 "Latency percentiles by server",

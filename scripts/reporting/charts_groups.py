@@ -81,6 +81,49 @@ def throughput_chart(group: Group, rows: pd.DataFrame) -> Figure:
     return figure
 
 
+def failures_chart(group: Group, rows: pd.DataFrame) -> Figure:
+    """Failures apart from throughput: the error rate of each configuration (median over its
+    repeats, with their range) and the failures counted, so fast errors never hide in a
+    throughput bar (which counts successful answers only)."""
+    figure = new_figure(min(12.0, max(6.0, 1.3 * len(rows) + 3)), 4.0)
+    axes = figure.add_subplot()
+    positions = np.arange(len(rows))
+    rates = rows["error_rate"].to_numpy(dtype=float) * 100
+    styles = [style_of(row) for _, row in rows.iterrows()]
+    axes.bar(
+        positions,
+        rates,
+        width=0.6,
+        color=[style.colour for style in styles],
+        edgecolor="#333333",
+        linewidth=0.6,
+    )
+    failures = rows["failures"].to_numpy(dtype=float)
+    for position, rate, count in zip(positions, rates, failures, strict=True):
+        axes.annotate(
+            f"{rate:.2f} % ({count:,.0f})",
+            (position, rate),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    axes.set_xticks(positions, [_tick_label(row) for _, row in rows.iterrows()])
+    axes.set_ylabel("failed responses (% of requests)")
+    top = float(np.nanmax(rates)) if len(rates) else 0.0
+    axes.set_ylim(0, max(top * 1.3, 1.0))
+    draw_grid(axes)
+    set_titles(
+        figure,
+        axes,
+        "Failures by server",
+        group.label + " · runs above MAX_ERROR_RATE are failed and not shown",
+    )
+    dev_footnote(figure, rows)
+    return figure
+
+
 def latency_chart(group: Group, rows: pd.DataFrame) -> Figure:
     """p50, p95 and p99 side by side for every configuration; log scale when the values
     span more than a factor of LOG_SCALE_RATIO (a slow server would flatten the others)."""

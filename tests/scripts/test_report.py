@@ -179,7 +179,7 @@ def test_every_chart_is_a_valid_png(produced: Produced) -> None:
     expected = {
         f"read-u{users}-3s-{kind}.png"
         for users in (4, 12)
-        for kind in ("throughput", "latency", "distribution", "timeline", "resources")
+        for kind in ("throughput", "failures", "latency", "distribution", "timeline", "resources")
     } | {"users-read-3s.png"}
     assert names == expected
     for path in produced.charts:
@@ -237,7 +237,7 @@ def test_summary_markdown_has_a_table_per_group(produced: Produced) -> None:
 def test_timing_line(produced: Produced) -> None:
     first = produced.stdout.splitlines()[0]
     assert re.fullmatch(
-        r"report: 12 runs \(9 ok, 3 left out\), 11 charts in \d+\.\d s -> .*index\.html", first
+        r"report: 12 runs \(9 ok, 3 left out\), 13 charts in \d+\.\d s -> .*index\.html", first
     ), first
 
 
@@ -360,7 +360,7 @@ def test_runs_without_resource_samples(tmp_path: Path, capsys: pytest.CaptureFix
     stdout = run_report(capsys, "--results", str(results), "--output", str(output))
     assert "9 ok" in stdout
     charts = {path.name for path in (output / "charts").glob("*.png")}
-    assert len(charts) == 9
+    assert len(charts) == 11
     assert not any("resources" in name for name in charts)
     assert "server CPU" not in (output / "summary.md").read_text()
 
