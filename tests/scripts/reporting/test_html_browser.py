@@ -90,7 +90,7 @@ def test_rendered_dom_has_the_tables_and_charts(browser: str, page: Path, tmp_pa
     dom = done.stdout
     charts = sorted((page.parent / "charts").glob("*.png"))
     images = re.findall(r'<img src="data:image/png;base64,', dom)
-    assert len(images) == len(charts) == 11
+    assert len(images) == len(charts) == 13
     # Two comparison groups, each a table with one row per server and its charts.
     groups = re.findall(r'<section class="group".*?</section>', dom, flags=re.DOTALL)
     assert len(groups) == 2
