@@ -97,7 +97,7 @@ def test_rendered_dom_has_the_tables_and_charts(browser: str, page: Path, tmp_pa
     for group in groups:
         first_cells = re.findall(r'<tr(?: class="dev")?><td>([^<]*)</td>', group)
         assert first_cells == ["runserver (dev)", "gunicorn", "uvicorn"]
-        assert group.count("<img ") == 5
+        assert group.count("<img ") == 6
     # The left-out runs with their status, and every run's settings.
     assert dom.count("status status-unreadable") >= 2
     assert "status status-failed" in dom
