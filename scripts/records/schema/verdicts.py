@@ -15,7 +15,7 @@ package cannot import the reporting code).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -115,6 +115,25 @@ class NotCompared:
         return _flat(cls, data, "not compared")
 
 
+def _with_verdicts(
+    document: dict[str, Any],
+    verdicts: Sequence[VerdictEntry],
+    not_compared: Sequence[NotCompared],
+) -> dict[str, Any]:
+    """The two lists a verdict table and a compared configuration both carry."""
+    document["verdicts"] = [verdict.to_json() for verdict in verdicts]
+    document["not_compared"] = [entry.to_json() for entry in not_compared]
+    return document
+
+
+def _read_verdicts(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **data,
+        "verdicts": tuple(map(VerdictEntry.from_json, data.get("verdicts") or ())),
+        "not_compared": tuple(map(NotCompared.from_json, data.get("not_compared") or ())),
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConfigurationSpread:
     """One configuration's usable runs and the run-to-run CV of their goodput; `noisy`
@@ -156,22 +175,11 @@ class VerdictTable:
             raise SchemaError(f"table reference {self.reference!r}; known: {sorted(REFERENCES)}")
 
     def to_json(self) -> dict[str, Any]:
-        document = _plain(self)
-        document["verdicts"] = [verdict.to_json() for verdict in self.verdicts]
-        document["not_compared"] = [entry.to_json() for entry in self.not_compared]
-        return document
+        return _with_verdicts(_plain(self), self.verdicts, self.not_compared)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VerdictTable:
-        return _flat(
-            cls,
-            {
-                **data,
-                "verdicts": tuple(map(VerdictEntry.from_json, data.get("verdicts") or ())),
-                "not_compared": tuple(map(NotCompared.from_json, data.get("not_compared") or ())),
-            },
-            "verdict table",
-        )
+        return _flat(cls, _read_verdicts(data), "verdict table")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,22 +287,11 @@ class ComparedConfiguration:
     not_compared: tuple[NotCompared, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        document = _plain(self)
-        document["verdicts"] = [verdict.to_json() for verdict in self.verdicts]
-        document["not_compared"] = [entry.to_json() for entry in self.not_compared]
-        return document
+        return _with_verdicts(_plain(self), self.verdicts, self.not_compared)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ComparedConfiguration:
-        return _flat(
-            cls,
-            {
-                **data,
-                "verdicts": tuple(map(VerdictEntry.from_json, data.get("verdicts") or ())),
-                "not_compared": tuple(map(NotCompared.from_json, data.get("not_compared") or ())),
-            },
-            "compared configuration",
-        )
+        return _flat(cls, _read_verdicts(data), "compared configuration")
 
 
 @dataclass(frozen=True, kw_only=True)
