@@ -18,7 +18,13 @@ from typing import Any, Final
 from loadtests.scenarios import SCENARIOS
 from loadtests.shape import LoadShape
 from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
-from scripts.options.parsing import OneLineErrorParser, port_number, positive_int
+from scripts.options.parsing import (
+    OneLineErrorParser,
+    error_rate,
+    port_number,
+    positive_int,
+    positive_rate,
+)
 from servers.placement import PLACEMENTS, Placement, default_mode, place
 from servers.registry import ServerSpec, get_server, product_server_names, server_names
 
@@ -49,17 +55,6 @@ def non_negative_duration(text: str) -> float:
     if text.strip() in {"0", "0s"}:
         return 0.0
     return duration_seconds(text)
-
-
-def positive_rate(text: str) -> float:
-    """argparse type: users started per second, above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
 
 
 ALL_SERVERS = "all"  # the five servers of the product
@@ -127,17 +122,6 @@ def user_counts(text: str) -> tuple[int, ...]:
             f"expected a whole number >= 1 (or a list like 8,16,32), got {text!r}"
         )
     return counts
-
-
-def error_rate(text: str) -> float:
-    """argparse type: a share of requests, 0 to 1 (0.01 is 1 %)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
-    return value
 
 
 def results_directory(text: str) -> Path:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 from servers.registry import server_names
 
 USAGE_ERROR_STATUS = 2
+_N = TypeVar("_N", int, float)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -25,26 +27,38 @@ def fail_usage(prog: str, message: str) -> NoReturn:
     raise SystemExit(USAGE_ERROR_STATUS)
 
 
+def checked_number(
+    text: str, convert: Callable[[str], _N], accept: Callable[[_N], bool], expected: str
+) -> _N:
+    """The one shape of every numeric argparse type: convert, check, or one line naming what
+    was expected ("expected a port 1-65535, got 'x'")."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+    return checked_number(text, int, lambda value: value >= 1, "a whole number >= 1")
 
 
 def port_number(text: str) -> int:
     """argparse type: a TCP port 1..65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port 1-65535, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port 1-65535, got {text!r}")
-    return value
+    return checked_number(text, int, lambda value: 1 <= value <= 65535, "a port 1-65535")
+
+
+def positive_rate(text: str) -> float:
+    """argparse type: a number above zero (users started per second, an SLO)."""
+    return checked_number(text, float, lambda value: value > 0, "a number above 0")
+
+
+def error_rate(text: str) -> float:
+    """argparse type: a share of requests, 0 to 1 (0.01 is 1 %)."""
+    return checked_number(text, float, lambda value: 0 <= value <= 1, "a fraction from 0 to 1")
 
 
 def server_choice(text: str) -> str:
