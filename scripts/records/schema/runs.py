@@ -68,6 +68,9 @@ class WindowResources:
     loadgen_max_process_cpu_pct: float | None = None
     loadgen_loop_lag_mean_ms: float | None = None
     loadgen_loop_lag_p95_ms: float | None = None
+    proxy_cpu_pct: float | None = None  # nginx in front (PROXY=nginx), % of one CPU
+    database_cpu_pct: float | None = None  # the harness's own PostgreSQL (DB=postgres)
+    deployment_cpu_pct: float | None = None  # server + proxy + database: what the answers cost
     steal_pct: float | None = None  # CPU the hypervisor took, in % of one CPU
     other_cpu_pct: float | None = None  # busy CPU of processes outside the run, % of one CPU
     machine_noisy: bool = False  # either above its limit (scripts/harness/judge.py)
@@ -143,6 +146,7 @@ class RunSummary:
     server_counted: int | None = None  # what the server says it answered in the window(s)
     worker_restarts: int | None = None  # processes that began answering inside the window
     warnings: tuple[str, ...] = ()
+    robustness: Mapping[str, Any] | None = None  # CHECKS=robustness (harness/robustness.py)
 
     @property
     def windows(self) -> tuple[StepSummary, ...]:
@@ -179,6 +183,8 @@ class RunSummary:
         document["server_counted"] = self.server_counted
         document["worker_restarts"] = self.worker_restarts
         document["warnings"] = list(self.warnings)
+        if self.robustness is not None:
+            document["robustness"] = dict(self.robustness)
         return document
 
     @classmethod
@@ -208,6 +214,7 @@ class RunSummary:
                 server_counted=data.get("server_counted"),
                 worker_restarts=data.get("worker_restarts"),
                 warnings=tuple(data.get("warnings") or ()),
+                robustness=data.get("robustness"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SchemaError(f"summary.json: {error}") from None
@@ -264,6 +271,12 @@ class RunMeta:
     max_error_rate: float | None = None  # the error gate (None: schema 1, no gate)
     errors_expected: bool = False  # errors are what the run measures, not a gate
     login_throttle: Mapping[str, str] | None = None  # the app's login limits for this run
+    # the deployment around the server: its name (PROFILE, or the PROXY+DB pair), nginx's
+    # facts (None: no proxy) and the database's ({"engine": "sqlite"} or PostgreSQL's facts)
+    profile: str = "dev"
+    proxy: Mapping[str, Any] | None = None
+    database: Mapping[str, Any] | None = None
+    checks: tuple[str, ...] = ()  # extra checks run after the load (CHECKS=robustness)
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
@@ -280,7 +293,7 @@ class RunMeta:
     def to_json(self) -> dict[str, Any]:
         document = {"schema_version": SCHEMA_VERSION, **asdict(self)}
         document["status"] = self.status.value
-        for name in ("argv", "cpu_affinity", "user_steps"):
+        for name in ("argv", "cpu_affinity", "user_steps", "checks"):
             document[name] = list(document[name])
         return document
 
@@ -304,7 +317,7 @@ class RunMeta:
         values = {key: value for key, value in data.items() if key != "schema_version"}
         values["status"] = status
         values["shape"] = values.get("shape") or "constant"
-        for name in ("argv", "cpu_affinity", "user_steps"):
+        for name in ("argv", "cpu_affinity", "user_steps", "checks"):
             values[name] = tuple(values.get(name) or ())
         return build(cls, values, "meta.json")
 

@@ -3,7 +3,7 @@ those tables to the schema (scripts/records/schema.py), so the two cannot drift 
 
 A table row names one or more fields in its first cell (`run_id, bench_id`). The schema's
 side is the JSON the writers produce (`to_json`), built from committed fixture runs with the
-optional parts (a step load's steps, an SLO) present, so every key a file can hold counts.
+optional parts (a step load's steps, an SLO, robustness figures) present, so every key a file can hold counts.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def summary_json_fields() -> tuple[set[str], set[str]]:
     """Top-level keys of summary.json, and the keys of one step and one endpoint."""
     summary = read_summary(STEP_RUN / "summary.json")
     assert summary.steps, "the fixture is a step-load run"
-    document = replace(summary, slo={"slo_p99_ms": 100.0}).to_json()
+    document = replace(
+        summary, slo={"slo_p99_ms": 100.0}, robustness={"slow_clients": {}}
+    ).to_json()
     step = document["steps"][0]
     endpoint = next(iter(document["endpoints"].values()))
     return set(document), set(step) | set(endpoint)
