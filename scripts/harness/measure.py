@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,10 +88,16 @@ class ServerWatch:
         return ServerExit(self.exit_code, into)
 
 
-def listener_accepts(host: str, port: int) -> bool:
+def listener_accepts(host: str, port: int, socket_path: Path | None = None) -> bool:
     """Whether the server's socket still accepts a connection (an open port is not health,
-    but a closed one after the load is a dead server)."""
+    but a closed one after the load is a dead server); behind nginx the server listens on
+    a Unix socket, and that is the one to try."""
     try:
+        if socket_path is not None:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+                unix.settimeout(2.0)
+                unix.connect(str(socket_path))
+            return True
         with socket.create_connection((host, port), timeout=2.0):
             return True
     except OSError:
@@ -106,13 +112,13 @@ def window_resources(
     bounds: tuple[float, float],
 ) -> WindowResources:
     """The resource, generator and machine-noise figures of one window."""
-    server_cores = (resources.server_cpu_pct or 0.0) / 100
+    deployment_cores = (resources.deployment_cpu_pct or 0.0) / 100
     lag_mean = lag.get("loop_lag_mean_ms") if isinstance(lag, dict) else lag.loop_lag_mean_ms
     lag_p95 = lag.get("loop_lag_p95_ms") if isinstance(lag, dict) else lag.loop_lag_p95_ms
     usage = machine.usage(*bounds)
     other = None
     if usage is not None and resources.server_cpu_pct is not None:
-        ours = resources.server_cpu_pct + (resources.loadgen_cpu_pct or 0.0)
+        ours = (resources.deployment_cpu_pct or 0.0) + (resources.loadgen_cpu_pct or 0.0)
         # never below 0: the samplers read at slightly different moments
         other = max(0.0, usage.busy_pct - ours)
     steal = usage.steal_pct if usage else None
@@ -120,11 +126,14 @@ def window_resources(
     return WindowResources(
         server_cpu_pct=resources.server_cpu_pct,
         server_rss_peak_mb=resources.server_rss_peak_mb,
-        rps_per_cpu_core=goodput / server_cores if server_cores > 0 else None,
+        rps_per_cpu_core=goodput / deployment_cores if deployment_cores > 0 else None,
         loadgen_cpu_pct=resources.loadgen_cpu_pct,
         loadgen_max_process_cpu_pct=resources.loadgen_max_process_cpu_pct,
         loadgen_loop_lag_mean_ms=lag_mean if isinstance(lag_mean, float) else None,
         loadgen_loop_lag_p95_ms=lag_p95 if isinstance(lag_p95, float) else None,
+        proxy_cpu_pct=resources.proxy_cpu_pct,
+        database_cpu_pct=resources.database_cpu_pct,
+        deployment_cpu_pct=resources.deployment_cpu_pct,
         steal_pct=steal,
         other_cpu_pct=other,
         machine_noisy=is_noisy(steal, other),
@@ -218,8 +227,11 @@ def measure_load(
     on_progress: Callable[[Progress], None],
     tokens_file: Path | None = None,
     server_counts_dir: Path | None = None,
+    watched: Mapping[str, int] | None = None,
 ) -> LoadOutcome:
-    """Run Locust against `server` with resource sampling and judge what it measured."""
+    """Run Locust against `server` with resource sampling and judge what it measured.
+    `watched` names every process tree of the deployment by role (ServerSession.watched():
+    server, proxy, database); without it only the server is sampled."""
     load = LoadRequest(
         base_url=server.base_url,
         scenario=plan.scenario,
@@ -238,7 +250,8 @@ def measure_load(
         server_counts_dir=server_counts_dir,
     )
     sampler = ResourceSampler(run_dir / "resources.csv")
-    sampler.watch("server", server.pid)
+    for role, session_id in (watched or {"server": server.pid}).items():
+        sampler.watch(role, session_id)
     sampler.start()
     watch = ServerWatch(server)
 
@@ -256,7 +269,7 @@ def measure_load(
     window = read_window(load.window_file) if load.window_file.exists() else None
     server_exit = watch.verdict(window)
     listener_lost = server_exit is None and not listener_accepts(
-        server.request.host, server.request.port
+        server.request.host, server.request.port, server.request.socket_path
     )
     span_s, logins_and_warmup_s = _load_span(window)
     whole = (
@@ -264,7 +277,7 @@ def measure_load(
         if window is not None and window.window_started_at is not None
         else summarize(samples, 0.0, 0.0)
     )
-    observed = {"server": list(whole.server_cpus), "loadgen": list(whole.loadgen_cpus)}
+    observed = whole.observed_cpus()
     windows: list[StepSummary] = []
     if window is not None and window.completed:
         windows = _windows(window, plan, run_dir, samples, machine)

@@ -132,6 +132,33 @@ class ResourceSummary:
     server_cpus: tuple[int, ...]
     loadgen_cpus: tuple[int, ...]
     samples_in_window: int
+    proxy_cpu_pct: float | None = None
+    database_cpu_pct: float | None = None
+    proxy_cpus: tuple[int, ...] = ()
+    database_cpus: tuple[int, ...] = ()
+
+    @property
+    def deployment_cpu_pct(self) -> float | None:
+        """What answering cost: the server's CPU plus nginx's and the harness's PostgreSQL's
+        where the run has them (None without a server reading)."""
+        if self.server_cpu_pct is None:
+            return None
+        return self.server_cpu_pct + (self.proxy_cpu_pct or 0.0) + (self.database_cpu_pct or 0.0)
+
+    def observed_cpus(self) -> dict[str, list[int]]:
+        """Role -> the CPUs its processes were allowed, read back from the kernel; only the
+        roles the run had."""
+        cpus = {
+            "server": self.server_cpus,
+            "loadgen": self.loadgen_cpus,
+            "proxy": self.proxy_cpus,
+            "database": self.database_cpus,
+        }
+        return {
+            role: list(found)
+            for role, found in cpus.items()
+            if found or role in ("server", "loadgen")
+        }
 
 
 def summarize(samples: Iterable[Sample], start: float, end: float) -> ResourceSummary:
@@ -158,7 +185,17 @@ def summarize(samples: Iterable[Sample], start: float, end: float) -> ResourceSu
         server_cpus=_last_cpus(server_rows),
         loadgen_cpus=_last_cpus(loadgen_rows),
         samples_in_window=sum(len(rows) for rows in window.values()),
+        proxy_cpu_pct=mean("proxy", "cpu_pct"),
+        database_cpu_pct=mean("database", "cpu_pct"),
+        proxy_cpus=_all_cpus(by_role.get("proxy") or []),
+        database_cpus=_all_cpus(by_role.get("database") or []),
     )
+
+
+def _all_cpus(rows: list[Sample]) -> tuple[int, ...]:
+    """Every CPU any sample of the role saw a process allowed on: PostgreSQL starts a
+    backend per connection, so one late sample would not prove that none ran elsewhere."""
+    return tuple(sorted({cpu for sample in rows for cpu in sample.cpus}))
 
 
 def _last_cpus(rows: list[Sample]) -> tuple[int, ...]:
