@@ -10,6 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 # Make variables map one to one onto CLI flags; unset ones leave the CLI's defaults.
 flag = $(if $(strip $($(1))),--$(2) '$(strip $($(1)))')
+DEPLOYMENT_FLAGS = $(call flag,PROFILE,profile) $(call flag,PROXY,proxy) $(call flag,DB,db)
 BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,USERS,users) $(call flag,SPAWN_RATE,spawn-rate) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,REPEATS,repeats) \
@@ -18,6 +19,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
+	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) \
 	$(if $(filter 1 yes true,$(REPORT)),--report)
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,PAIRS,pairs) \
@@ -28,13 +30,15 @@ REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs) \
 COMPARE_FLAGS = $(call flag,BASE,base) $(call flag,CAND,cand) \
 	$(call flag,THRESHOLD,threshold) $(call flag,RESULTS,results)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
-	$(call flag,WORKERS,workers) $(call flag,THREADS,threads)
+	$(call flag,WORKERS,workers) $(call flag,THREADS,threads) $(DEPLOYMENT_FLAGS)
 
 .PHONY: help venv bench report compare calibrate serve test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all|every>  one server, the five, or every server"
 	@echo "                               PRESET=verdict: REPEATS=4 DURATION=10s WARMUP=2s"
+	@echo "                               PROFILE=dev|production, PROXY=none|nginx, DB=sqlite|postgres"
+	@echo "                               CHECKS=robustness (slow clients, oversize, graceful stop)"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob] [BASELINE=server] [POOL=1]"
 	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"
 	@echo "make compare BASE=<dir|runs> CAND=<dir|runs> [THRESHOLD=5]"

@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_from_args(args, available_cpus=tuple(sorted(os.sched_getaffinity(0))))
     if isinstance(plan, str):
         fail_usage("bench", plan)
+    missing = plan.deployment.missing_requirement()
+    if missing:
+        fail_usage("bench", missing)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     console = Console()

@@ -15,9 +15,11 @@ from scripts.harness.console import Console
 from scripts.harness.measure import LoadOutcome, RunIdentity, measure_load
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, ServerRun
+from scripts.harness.robustness import robustness_checks
 from scripts.harness.session import (
     EXPECTED_FAILURES,
     ServerSession,
+    SessionFailedError,
     SessionPlan,
     ending,
 )
@@ -27,7 +29,7 @@ from scripts.records.store import RunDirectory, iso, new_run_id, utc_now, write_
 from servers.app import AppSettings, IssuedTokens, SeedPlan
 from servers.ports import free_port
 from servers.registry import SERVERS_DIR
-from servers.supervisor import LaunchRequest
+from servers.supervisor import LaunchRequest, RunningServer, stop
 
 
 @dataclass
@@ -89,7 +91,9 @@ def base_meta(
         cpu_model=context.machine.cpu_model,
         cpu_count=context.machine.cpu_count,
         cpu_affinity=tuple(context.machine.cpu_affinity),
-        database_engine="sqlite",
+        database_engine="postgresql" if plan.deployment.database_plan else "sqlite",
+        profile=plan.deployment.name,
+        checks=plan.checks,
         placement=plan.placement.as_meta(),
         shape=plan.shape.name,
         user_steps=plan.shape.steps if plan.shape.stepped else (),
@@ -122,6 +126,39 @@ def overhead_s(timings: dict[str, float]) -> float:
     phases = ("prepare", "start", "check", "load", "stop")
     total_s = sum(timings.get(phase, 0.0) for phase in phases)
     return total_s - timings.get("load_span", 0.0)
+
+
+def _with_deployment(meta: RunMeta, session: ServerSession) -> RunMeta:
+    """meta.json with what ran around the server, as it ran: the server's real command
+    line (behind nginx it binds a Unix socket), nginx's and the database's facts."""
+    if session.server is None:
+        return meta
+    facts = session.deployment
+    database = facts.as_meta()["database"]
+    proxy = facts.proxy.as_meta() if facts.proxy else None
+    if proxy is not None:
+        # written into the run directory while it was still .partial-<id>: the name inside
+        # the published run directory is the one that stays true
+        proxy["config_path"] = Path(str(proxy["config_path"])).name
+    return replace(
+        meta,
+        argv=facts.server_argv,
+        proxy=proxy,
+        database=database if isinstance(database, dict) else None,
+    )
+
+
+def _robustness(
+    running: RunningServer, launch: LaunchRequest, tokens: IssuedTokens | None
+) -> dict[str, object]:
+    """CHECKS=robustness against the deployment's front, after the load; the graceful stop
+    ends the server, which the session then finds stopped."""
+    if tokens is None or not tokens.users:
+        raise SessionFailedError("robustness checks need an issued access token")
+    figures = robustness_checks(
+        launch.host, launch.port, tokens.users[0].access, lambda: stop(running)
+    )
+    return figures.to_json()
 
 
 def _with_load(meta: RunMeta, load: LoadOutcome) -> RunMeta:
@@ -181,28 +218,40 @@ def run_one(
             scenario=SCENARIOS[plan.scenario],
             template_db=context.template_db,
             db_path=db_path,
+            proxy=plan.deployment.proxy_plan,
+            database=plan.deployment.database_plan,
         )
     )
     timings = session.timer.seconds
     load: LoadOutcome | None = None
+    robustness: dict[str, object] | None = None
     raised: BaseException | None = None
     try:
         console.say(
             f"{label} starting {spec.name} ({server.workers} worker(s)) on {launch.base_url}"
+            + ("" if plan.deployment.name == "dev" else f", {plan.deployment.name}")
         )
-        with session as running, session.timer.phase("load"):
-            load = measure_load(
-                plan,
-                running,
-                context.seed,
-                run_dir,
-                RunIdentity(run_id, spec.name, server.workers, meta.threads),
-                lambda progress: console.progress(label, plan.window_total_s, progress),
-                tokens_file=context.tokens.path if context.tokens else None,
-                server_counts_dir=counts_dir,
-            )
+        with session as running:
+            with session.timer.phase("load"):
+                load = measure_load(
+                    plan,
+                    running,
+                    context.seed,
+                    run_dir,
+                    RunIdentity(run_id, spec.name, server.workers, meta.threads),
+                    lambda progress: console.progress(label, plan.window_total_s, progress),
+                    tokens_file=context.tokens.path if context.tokens else None,
+                    server_counts_dir=counts_dir,
+                    watched=session.watched(),
+                )
+            meta = _with_deployment(meta, session)
+            if "robustness" in plan.checks and load.summary is not None:
+                console.say(f"{label} robustness checks (slow clients, oversize, graceful stop)")
+                with session.timer.phase("checks"):
+                    robustness = _robustness(running, launch, context.tokens)
     except BaseException as error:  # recorded, published, then re-raised unless expected
         raised = error
+        meta = _with_deployment(meta, session)
     if raised is not None:
         meta = meta.finished(*ending(raised))
     elif load is not None:
@@ -214,7 +263,11 @@ def run_one(
         joined = "; ".join(filter(None, [meta.reason, session.stop_problem]))
         meta = meta.finished(Status.FAILED, joined)
     meta = replace(meta, finished_at=iso(utc_now()), timings_s=dict(timings))
-    summary = replace(load.summary, status=meta.status) if load and load.summary else None
+    summary = (
+        replace(load.summary, status=meta.status, robustness=robustness)
+        if load and load.summary
+        else None
+    )
     if summary is not None:
         write_json(run_dir / "summary.json", summary.to_json())
     write_json(run_dir / "meta.json", meta.to_json())

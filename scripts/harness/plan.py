@@ -10,13 +10,21 @@ import argparse
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
 from loadtests.scenarios import SCENARIOS
 from loadtests.shape import LoadShape
+from scripts.harness.deployment import (
+    CHECKS,
+    DATABASES,
+    PROFILES,
+    PROXIES,
+    Deployment,
+    deployment_of,
+)
 from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
 from scripts.options.parsing import (
     OneLineErrorParser,
@@ -170,6 +178,8 @@ class BenchPlan:
     errors_expected: bool = False
     locust_processes: int = 1
     loadgen_burn_ms: float = 0.0
+    deployment: Deployment = field(default_factory=Deployment)
+    checks: tuple[str, ...] = ()
 
     @property
     def users(self) -> int:
@@ -195,13 +205,61 @@ PRESETS: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
 )
 
 
+def profile_values(name: str | None) -> dict[str, Any]:
+    """The values a --profile gives the flags not given (none for no profile)."""
+    profile = PROFILES.get(name or "")
+    if profile is None:
+        return {}
+    values: dict[str, Any] = {"proxy": profile.proxy, "db": profile.database}
+    if profile.workers_auto:
+        values["workers"] = CountChoice(auto=True)
+    return values
+
+
 def parse_bench_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The bench's flags, a --preset's values standing in for the defaults of flags not
-    given: argparse fills in a default only where the namespace it is handed has no value,
-    so an explicit flag wins wherever it stands on the command line."""
+    """The bench's flags, a --preset's and a --profile's values standing in for the
+    defaults of flags not given: argparse fills in a default only where the namespace it is
+    handed has no value, so an explicit flag wins wherever it stands on the command line."""
     parser = build_parser()
-    preset = PRESETS.get(parser.parse_known_args(argv)[0].preset, {})
-    return parser.parse_args(argv, argparse.Namespace(**preset))
+    known = parser.parse_known_args(argv)[0]
+    given = {**PRESETS.get(known.preset, {}), **profile_values(known.profile)}
+    return parser.parse_args(argv, argparse.Namespace(**given))
+
+
+def check_list(text: str) -> tuple[str, ...]:
+    """argparse type: comma-separated names of checks run after the load."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in CHECKS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown check {', '.join(unknown) or repr(text)}; valid checks: {', '.join(CHECKS)}"
+        )
+    return names
+
+
+def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
+    """PROFILE, PROXY and DB: what runs around the server (bench and serve share them)."""
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+        + " (values for the flags not given; default: none)",
+    )
+    parser.add_argument(
+        "--proxy",
+        choices=sorted(PROXIES),
+        default=None,
+        help="what runs in front of the server: nginx (Debian's, a config per run) or none "
+        "(default: none)",
+    )
+    parser.add_argument(
+        "--db",
+        choices=DATABASES,
+        default=None,
+        help="sqlite (a fresh copy per run) or postgres (the harness's own cluster, pinned "
+        "with the server; $DATABASE_URL names an external server instead) (default: sqlite)",
+    )
 
 
 def build_parser() -> OneLineErrorParser:
@@ -215,6 +273,14 @@ def build_parser() -> OneLineErrorParser:
         choices=sorted(PRESETS),
         default=None,
         help="verdict: --repeats 4 --duration 10s --warmup 2s, for the flags not given",
+    )
+    add_deployment_arguments(parser)
+    parser.add_argument(
+        "--checks",
+        type=check_list,
+        default=(),
+        help="checks after the load, their figures in summary.json: robustness (slow "
+        "clients, oversized header and body, a graceful stop with requests in flight)",
     )
     parser.add_argument(
         "--server",
@@ -406,6 +472,8 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         slo_p99_ms=args.slo_p99_ms,
         max_error_rate=args.max_error_rate,
         errors_expected=args.errors_expected,
+        deployment=deployment_of(args.proxy, args.db),
+        checks=args.checks,
     )
 
 

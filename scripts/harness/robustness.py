@@ -206,3 +206,25 @@ def graceful_stop_check(
         outcomes=MappingProxyType(dict(sorted(outcomes.items()))),
         stop_s=stop_s,
     )
+
+
+# CHECKS=robustness in a bench: the issue's bound (50 clients for 10 s) and a graceful stop
+# with ten requests in flight.
+BENCH_SLOW_CLIENTS: Final = SlowClientPlan(count=50, duration_s=10.0)
+BENCH_IN_FLIGHT: Final = 10
+
+
+def robustness_checks(
+    host: str,
+    port: int,
+    token: str,
+    stop_server: Callable[[], object],
+    slow_clients: SlowClientPlan = BENCH_SLOW_CLIENTS,
+) -> RobustnessFigures:
+    """All three checks against the deployment's front (nginx where there is one), the
+    graceful stop last since it ends the server. `token` is a valid access token for the
+    in-flight requests."""
+    slow = slow_client_check(host, port, slow_clients)
+    oversize = oversize_check(host, port)
+    stopped = graceful_stop_check(host, port, token, stop_server, in_flight=BENCH_IN_FLIGHT)
+    return RobustnessFigures(slow, oversize, stopped)
