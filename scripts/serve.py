@@ -1,12 +1,16 @@
 """`make serve`: the sample app under one server, in the foreground, until Ctrl-C.
 
-It prepares a fresh SQLite database (migrate + seed, including the demo user), starts the
-server through the supervisor, prints the URL and the demo credentials, then follows the
-server's log. Ctrl-C (or SIGTERM) stops every process it started.
+It runs one server session (scripts/harness/session.py), as a bench run does: a fresh
+database (SQLite, or PostgreSQL with DB=postgres; migrated and seeded, the demo user
+included), the server, nginx in front with PROXY=nginx, and the response check; then it
+prints the URL and the demo credentials and follows the server's log. PROFILE, PROXY, DB,
+WORKERS and THREADS mean what they mean for `make bench`. Ctrl-C (or SIGTERM) stops every
+process it started.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -16,6 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from loadtests.scenarios import SCENARIOS
+from scripts.harness.deployment import deployment_of
+from scripts.harness.plan import (
+    CountChoice,
+    add_deployment_arguments,
+    count_choice,
+    profile_values,
+    server_runs,
+)
+from scripts.harness.session import EXPECTED_FAILURES, ServerSession, SessionPlan
 from scripts.options.parsing import (
     OneLineErrorParser,
     fail_usage,
@@ -23,9 +37,9 @@ from scripts.options.parsing import (
     positive_int,
     server_choice,
 )
-from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
+from servers.app import AppSettings, SeedPlan, prepare_database
 from servers.registry import get_server
-from servers.supervisor import LaunchRequest, ServerStartError, start, stop
+from servers.supervisor import LaunchRequest
 
 
 def build_parser() -> OneLineErrorParser:
@@ -40,16 +54,18 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--port", type=port_number, default=8000, help="port (default: 8000)")
     parser.add_argument(
         "--workers",
-        type=positive_int,
-        default=None,
-        help="worker processes (default: one per core where supported)",
+        type=count_choice,
+        default=CountChoice(),
+        help="worker processes, or auto (the server's documented rule) "
+        "(default: one per core where supported)",
     )
     parser.add_argument(
         "--threads",
-        type=positive_int,
-        default=1,
-        help="threads per worker where supported (default: 1)",
+        type=count_choice,
+        default=CountChoice((1,)),
+        help="threads per worker where supported, or auto (default: 1)",
     )
+    add_deployment_arguments(parser)
     parser.add_argument(
         "--users",
         type=positive_int,
@@ -84,19 +100,56 @@ def follow(log_path: Path, server_alive: Callable[[], bool]) -> None:
         time.sleep(0.2)
 
 
+def parse_serve_args(argv: list[str] | None) -> argparse.Namespace:
+    """The flags, a --profile's values standing in for the flags not given (as in bench)."""
+    parser = build_parser()
+    known = parser.parse_known_args(argv)[0]
+    return parser.parse_args(argv, argparse.Namespace(**profile_values(known.profile)))
+
+
+def _ready_text(session: ServerSession, workers: int, seed: SeedPlan, name: str) -> str:
+    server = session.server
+    assert server is not None
+    url = server.base_url
+    around = []
+    if session.proxy is not None:
+        around.append(f"behind nginx {session.proxy.facts.version}")
+    if session.database is not None:
+        around.append(f"on PostgreSQL {session.database.facts.version}")
+    return (
+        f"{name} ({server.request.spec.description}) is ready at {url}/ with {workers} "
+        f"worker(s){', ' + ', '.join(around) if around else ''}, after "
+        f"{server.ready_after_s:.1f} s\n"
+        f"  health:  {url}/healthz\n"
+        f"  login:   curl -s -X POST {url}/api/auth/token/ "
+        f"-H 'Content-Type: application/json' "
+        f'-d \'{{"username": "{seed.demo_username}", '
+        f'"password": "{seed.demo_password}"}}\'\n'
+        f"  demo credentials (local use only): {seed.demo_username} / {seed.demo_password}\n"
+        "Ctrl-C stops it."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_serve_args(argv)
     spec = get_server(args.server)
-    workers = args.workers or spec.default_workers(len(os.sched_getaffinity(0)))
-    problem = spec.validate_counts(workers, args.threads)
-    if problem:
-        fail_usage("serve", problem)
+    runs = server_runs([spec], args.workers, args.threads, len(os.sched_getaffinity(0)))
+    if isinstance(runs, str):
+        fail_usage("serve", runs)
+    if len(runs) != 1:
+        fail_usage("serve", "serve runs one configuration: give WORKERS and THREADS one value")
+    workers, threads = runs[0].workers, runs[0].threads
+    deployment = deployment_of(args.proxy, args.db)
+    missing = deployment.missing_requirement()
+    if missing:
+        fail_usage("serve", missing)
     # Ctrl-C and TERM both end in the same clean stop, even when the parent (a test, or a
     # shell running us in the background) started us with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     with tempfile.TemporaryDirectory(prefix="drf-bench-serve-") as scratch:
         scratch_dir = Path(scratch)
+        template = scratch_dir / "template.sqlite3"
         app = AppSettings.for_sqlite(scratch_dir / "db.sqlite3")
         seed = SeedPlan(
             users=args.users,
@@ -104,47 +157,57 @@ def main(argv: list[str] | None = None) -> int:
             demo_username=args.demo_username,
             demo_password=args.demo_password,
         )
-        try:
-            print(f"preparing a fresh database in {scratch_dir} ...", flush=True)
-            prepare_database(app, seed)
-            request = LaunchRequest(
-                spec=spec,
-                app=app,
-                host=args.host,
-                port=args.port,
-                workers=workers,
-                threads=args.threads,
-                log_path=scratch_dir / "server.log",
+        launch = LaunchRequest(
+            spec=spec,
+            app=app,
+            host=args.host,
+            port=args.port,
+            workers=workers,
+            threads=threads,
+            log_path=scratch_dir / "server.log",
+        )
+        session = ServerSession(
+            SessionPlan(
+                launch=launch,
+                seed=seed,
+                scenario=SCENARIOS["mixed"],
+                template_db=None if deployment.database_plan else template,
+                db_path=None if deployment.database_plan else scratch_dir / "db.sqlite3",
+                proxy=deployment.proxy_plan,
+                database=deployment.database_plan,
             )
-            server = start(request)
-        except (AppCommandError, ServerStartError) as error:
+        )
+        ready = False
+        try:
+            if deployment.database_plan is None:
+                print(f"preparing a fresh database in {scratch_dir} ...", flush=True)
+                prepare_database(AppSettings.for_sqlite(template), seed)
+            else:
+                print("preparing PostgreSQL (the first time: initdb and a seeded template) ...")
+            with session as server:
+                ready = True
+                print(_ready_text(session, workers, seed, spec.name), flush=True)
+                follow(launch.log_path, lambda: server.process.poll() is None)
+                print(f"serve: {spec.name} exited with status {server.process.poll()}")
+                status = 1
+        except EXPECTED_FAILURES as error:
             print(f"serve: {error}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            return 130
-        try:
-            print(
-                f"{spec.name} ({spec.description}) is ready at {server.base_url}/ "
-                f"with {workers} worker(s), after {server.ready_after_s:.1f} s\n"
-                f"  health:  {server.base_url}/healthz\n"
-                f"  login:   curl -s -X POST {server.base_url}/api/auth/token/ "
-                f"-H 'Content-Type: application/json' "
-                f'-d \'{{"username": "{seed.demo_username}", '
-                f'"password": "{seed.demo_password}"}}\'\n'
-                f"  demo credentials (local use only): {seed.demo_username} / "
-                f"{seed.demo_password}\n"
-                "Ctrl-C stops it.",
-                flush=True,
-            )
-            follow(request.log_path, lambda: server.process.poll() is None)
-            print(f"serve: {spec.name} exited with status {server.process.poll()}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print(f"\nstopping {spec.name} ...", flush=True)
-            return 0
-        finally:
-            report = stop(server, check=False)
-            print(f"stopped in {report.stop_s:.1f} s", flush=True)
+            if not ready:
+                return 130
+            print(f"\nstopped {spec.name}", flush=True)
+            status = 0
+        _print_stop(session)
+        return status
+
+
+def _print_stop(session: ServerSession) -> None:
+    stopped = session.stop_report
+    line = f"stopped in {stopped.stop_s:.1f} s" if stopped else "stopped"
+    if session.stop_problem:
+        line += f" ({session.stop_problem})"
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

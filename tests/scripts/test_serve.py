@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scripts.harness.deployment import Deployment
 from servers.http import request_json
 from servers.ports import free_port, port_is_free
 from servers.registry import server_names
 from tests.process import running
 from tests.scripts.benchutil import processes_mentioning
+from tests.servers.conftest import require_system_binary
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -70,3 +73,48 @@ def test_serve_runs_until_ctrl_c_and_leaves_nothing(server: str, tmp_path: Path)
     assert port_is_free("127.0.0.1", port)
     assert processes_mentioning(f"127.0.0.1:{port}") == []
     assert processes_mentioning(f"--port {port}") == []
+
+
+def test_unknown_proxy_is_one_line_and_exit_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.serve", "--proxy", "apache"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "argument --proxy: invalid choice: 'apache' (choose from" in line
+
+
+@pytest.mark.slow
+def test_serve_production_profile_answers_through_nginx_and_stops_everything(
+    tmp_path: Path,
+) -> None:
+    require_system_binary(Deployment("nginx", "postgres").missing_requirement() is None, "nginx")
+    port = free_port()
+    argv = [sys.executable, "-m", "scripts.serve", "--server", "gunicorn", "--port", str(port)]
+    with running([*argv, "--profile", "production"], tmp_path / "serve.out") as serve:
+        banner = serve.wait_for_line("Ctrl-C stops it.", timeout_s=120)
+        assert "behind nginx" in banner and "on PostgreSQL" in banner, banner
+        auto_workers = 2 * len(os.sched_getaffinity(0)) + 1  # Gunicorn's rule, unpinned
+        assert f"with {auto_workers} worker(s)" in banner, banner
+        url = f"http://127.0.0.1:{port}"
+        token = request_json(
+            "POST",
+            url + "/api/auth/token/",
+            payload={"username": "demo", "password": "demo-pass-123"},
+        )
+        assert token.status == 200
+        me = request_json("GET", url + "/api/me/", token=token.body["access"])
+        assert me.body["username"] == "demo"
+        asset = request_json("GET", url + "/static/bench/asset.json")
+        assert asset.status == 200, "nginx serves the collected static files"
+        status = serve.interrupt()
+        output = serve.output
+    assert status == 0, output
+    assert port_is_free("127.0.0.1", port)
+    assert processes_mentioning("drfb-nginx-") == [], "nginx and its socket dir are gone"
+    assert processes_mentioning("/var/tmp/drf-server-bench/pg") == [], "postgres stopped"
