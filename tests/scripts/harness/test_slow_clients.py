@@ -47,13 +47,14 @@ def _nginx_available() -> bool:
 
 
 @pytest.mark.slow
-def test_nginx_keeps_gunicorn_sync_answering_while_slow_clients_hold_connections(
-    sqlite_template: Path, tmp_path: Path
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_nginx_keeps_a_sync_server_answering_while_slow_clients_hold_connections(
+    server: str, sqlite_template: Path, tmp_path: Path
 ) -> None:
     require_system_binary(_nginx_available(), "nginx")
     answered: dict[str, float | None] = {}
     for name, proxy in (("alone", None), ("behind nginx", ProxyPlan())):
-        launch = session_launch("gunicorn", tmp_path / name.replace(" ", "-"), workers=2)
+        launch = session_launch(server, tmp_path / name.replace(" ", "-"), workers=2)
         plan = SessionPlan(
             launch=launch,
             seed=SESSION_SEED,
@@ -70,6 +71,6 @@ def test_nginx_keeps_gunicorn_sync_answering_while_slow_clients_hold_connections
                 answered[name] = answer_time_s(running.base_url, "/healthz", timeout_s=3.0)
                 assert slow.holding == 20
     print(f"normal request while 20 slow clients trickle: {answered}")
-    assert answered["alone"] is None, "gunicorn sync alone answered despite the slow clients"
+    assert answered["alone"] is None, f"{server} alone answered despite the slow clients"
     behind = answered["behind nginx"]
     assert behind is not None and behind < 1.0
