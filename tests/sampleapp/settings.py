@@ -13,8 +13,12 @@ os.environ.setdefault(
     "SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789-abcdefghijklmnop"
 )
 
+# The suite runs on SQLite in memory; tests/sampleapp/test_on_postgres.py runs it again on
+# the harness's own PostgreSQL by naming that cluster here (a test-only variable).
+TEST_DATABASE_ENV = "SAMPLEAPP_TEST_DATABASE_URL"
+
 _PINNED_ENV = {
-    "DATABASE_URL": "sqlite://:memory:",
+    "DATABASE_URL": os.environ.get(TEST_DATABASE_ENV) or "sqlite://:memory:",
     "DEBUG": "",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "JWT_ACCESS_LIFETIME_S": "300",
