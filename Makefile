@@ -29,10 +29,12 @@ REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs) \
 	$(call flag,BASELINE,baseline) $(if $(filter 1 yes true,$(POOL)),--pool)
 COMPARE_FLAGS = $(call flag,BASE,base) $(call flag,CAND,cand) \
 	$(call flag,THRESHOLD,threshold) $(call flag,RESULTS,results)
+LESSON_FLAGS = $(call flag,LESSON,lesson) $(call flag,SECTIONS,sections) \
+	$(call flag,RESULTS,results) $(if $(filter 1 yes true,$(REBUILD)),--rebuild)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads) $(DEPLOYMENT_FLAGS)
 
-.PHONY: help venv bench report compare calibrate serve test lint system-deps clean
+.PHONY: help venv bench report compare calibrate lesson serve test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all|every>  one server, the five, or every server"
@@ -45,6 +47,9 @@ help:
 	@echo "                               baseline vs candidate -> <results>/compare/"
 	@echo "make calibrate SERVER=<name> [REFERENCE=wrk,locust]"
 	@echo "                               cross-check the harness against wrk (and plain Locust)"
+	@echo "make lesson [LESSON=quick] [SECTIONS=1,4] [REBUILD=1]"
+	@echo "                               why runserver is not for production, measured here"
+	@echo "                               -> <results>/lesson/index.html"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
@@ -74,6 +79,9 @@ compare: $(STAMP)
 
 calibrate: $(STAMP)
 	$(PY) -m scripts.calibrate $(CALIBRATE_FLAGS)
+
+lesson: $(STAMP)
+	$(PY) -m scripts.lesson $(LESSON_FLAGS)
 
 serve: $(STAMP)
 	$(PY) -m scripts.serve $(SERVE_FLAGS)

@@ -485,6 +485,26 @@ SERVERS: Final[Mapping[str, ServerSpec]] = _spec_table(
         stop_grace_s=10.0,
         auto_threads="waitress",
     ),
+    # Not one of the product's five: the lesson's serial case (make lesson, section 1).
+    ServerSpec(
+        name="runserver-nothreading",
+        interface=Interface.DEV,
+        argv_template=(
+            "{python}",
+            "manage.py",
+            "runserver",
+            "--noreload",
+            "--nothreading",
+            "{host}:{port}",
+        ),
+        description="Django's development server with --nothreading: one request at a time, "
+        "what the lesson's single-threaded claim describes",
+        production_grade=False,
+        version_distribution="django",
+        max_workers=1,
+        threads_note="one request at a time (--nothreading)",
+        stop_grace_s=5.0,
+    ),
 )
 
 

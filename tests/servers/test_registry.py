@@ -31,6 +31,7 @@ def test_the_product_is_the_five_and_every_server_is_more() -> None:
         "granian-asgi",
         "hypercorn",
         "waitress",
+        "runserver-nothreading",
     }
 
 
@@ -62,7 +63,9 @@ def test_worker_classes_are_given_on_gunicorns_command_line() -> None:
 
 
 def test_only_runserver_is_not_production_grade() -> None:
-    assert [s.name for s in SERVERS.values() if not s.production_grade] == ["runserver"]
+    not_production = [s.name for s in SERVERS.values() if not s.production_grade]
+    assert not_production == ["runserver", "runserver-nothreading"]
+    assert all(SERVERS[name].interface is Interface.DEV for name in not_production)
 
 
 def test_unknown_server_error_lists_valid_names() -> None:

@@ -1,0 +1,424 @@
+"""The lesson's verdicts, computed from the runs: one judge per section, named in sections.py.
+
+Comparisons go through the report's verdict engine (Welch on logs, 95 % CI, a practical
+threshold). A claim is called confirmed, partly true or out of date only where the
+comparisons it rests on came out decided; inconclusive, not enough data, failed runs or a
+noisy machine make it "not supported by this run", with the reason. A quick lesson says its
+verdicts are quick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from scripts.lessons.evidence import ExperimentRuns, median
+from scripts.reporting.verdicts import Comparison, Outcome, Verdict, headline, judge
+
+# A lesson effect is large: a threaded server must serve at least this many times what the
+# serial one does before "it serves requests concurrently" is said.
+CONCURRENCY_RATIO: Final = 2.0
+# A serial server's goodput may grow this much from the lowest to the highest load (the
+# window's own edges) and still be called flat.
+SERIAL_GROWTH: Final = 1.5
+# Two worker processes must serve this much more than one on a CPU-bound endpoint.
+PROCESS_GAIN: Final = 1.3
+NORMAL_ANSWER_SHARE: Final = 1.0  # every probe answered within 1 s: "kept answering"
+
+
+class Rating(StrEnum):
+    CONFIRMED = "confirmed"
+    PARTLY_TRUE = "partly true"
+    OUT_OF_DATE = "out of date"
+    NOT_SUPPORTED = "not supported by this run"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of a section's key figures: a configuration and its cells."""
+
+    label: str
+    cells: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Series:
+    """What a section's chart draws: x values (users, or configurations) and, per label,
+    the median y value at each x (None: not measured there)."""
+
+    title: str
+    x_label: str
+    y_label: str
+    x: tuple[str, ...]
+    lines: Mapping[str, tuple[float | None, ...]]
+    kind: str = "bar"  # or "line"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rating: Rating
+    reason: str
+    figures: tuple[Figure, ...] = ()
+    comparisons: tuple[str, ...] = ()  # each comparison's headline, with its CI
+    chart: Series | None = None
+    caveats: tuple[str, ...] = field(default_factory=tuple)
+
+
+Experiments = Mapping[str, ExperimentRuns]
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _failures(*experiments: ExperimentRuns) -> list[str]:
+    failed = [run for experiment in experiments for run in experiment.failed]
+    return [f"{run.label}: {run.meta.status.value} ({run.meta.reason})" for run in failed]
+
+
+def _unsupported(
+    reason: str,
+    *experiments: ExperimentRuns,
+    figures: tuple[Figure, ...] = (),
+    comparisons: tuple[str, ...] = (),
+    chart: Series | None = None,
+) -> Finding:
+    caveats = tuple(_failures(*experiments))
+    return Finding(Rating.NOT_SUPPORTED, reason, figures, comparisons, chart, caveats)
+
+
+def _compare(experiment: ExperimentRuns, base: str, cand: str, users: int | None) -> Verdict:
+    return judge(
+        Comparison(
+            "goodput_rps",
+            base,
+            experiment.goodput(base, users),
+            cand,
+            experiment.goodput(cand, users),
+        )
+    )
+
+
+def _decided(verdict: Verdict) -> bool:
+    return verdict.outcome in (Outcome.FASTER, Outcome.SLOWER, Outcome.NO_DIFFERENCE)
+
+
+def _noise_caveat(*experiments: ExperimentRuns) -> tuple[str, ...]:
+    if any(experiment.noisy() for experiment in experiments):
+        return ("the machine was noisy during some windows (steal or other processes' CPU)",)
+    return ()
+
+
+def single_threaded(experiments: Experiments) -> Finding:
+    """Section 1: threaded runserver against --nothreading on the I/O endpoint."""
+    io = experiments["io"]
+    steps = io.users()
+    labels = io.labels()
+    lines = {label: tuple(median(io.goodput(label, users)) for users in steps) for label in labels}
+    chart = Series(
+        "Goodput on the I/O-bound endpoint (each request waits 50 ms)",
+        "concurrent users",
+        "successful requests per second",
+        tuple(str(users) for users in steps),
+        MappingProxyType(lines),
+        kind="line",
+    )
+    figures = tuple(
+        Figure(
+            label,
+            {f"{users} users": _rate(value) for users, value in zip(steps, line, strict=True)},
+        )
+        for label, line in lines.items()
+    )
+    threaded, serial = "runserver", "runserver-nothreading"
+    if not steps or threaded not in lines or serial not in lines:
+        return _unsupported("runserver or runserver --nothreading has no usable run", io)
+    top, bottom = steps[-1], steps[0]
+    verdict = _compare(io, serial, threaded, top)
+    comparisons = (headline(verdict),)
+    caveats = (*_failures(io), *_noise_caveat(io))
+    serial_low, serial_high = lines[serial][0], lines[serial][-1]
+    if not _decided(verdict) or verdict.ratio is None or serial_low is None or not serial_high:
+        return _unsupported(
+            f"the comparison at {top} users was {verdict.outcome.value}",
+            io,
+            figures=figures,
+            comparisons=comparisons,
+            chart=chart,
+        )
+    serial_is_flat = serial_high <= serial_low * SERIAL_GROWTH
+    if verdict.outcome is Outcome.FASTER and verdict.ratio >= CONCURRENCY_RATIO and serial_is_flat:
+        reason = (
+            f"runserver starts a thread per request: at {top} users it served "
+            f"{verdict.ratio:.1f} times what --nothreading served ({_rate(lines[threaded][-1])} "
+            f"against {_rate(serial_high)} requests per second), while --nothreading stayed "
+            f"serial from {bottom} to {top} users ({_rate(serial_low)} to "
+            f"{_rate(serial_high)}). The claim describes --nothreading, not runserver since "
+            "Django 1.4."
+        )
+        return Finding(Rating.OUT_OF_DATE, reason, figures, comparisons, chart, caveats)
+    if verdict.outcome is not Outcome.FASTER and serial_is_flat:
+        reason = (
+            f"runserver served no more than --nothreading at {top} users: in this run it "
+            "answered one request at a time"
+        )
+        return Finding(Rating.CONFIRMED, reason, figures, comparisons, chart, caveats)
+    return _unsupported(
+        f"runserver was {verdict.outcome.value} than --nothreading at {top} users, but not by "
+        f"{CONCURRENCY_RATIO:g} times with --nothreading flat",
+        io,
+        figures=figures,
+        comparisons=comparisons,
+        chart=chart,
+    )
+
+
+def concurrent_cpu(experiments: Experiments) -> Finding:
+    """Section 2: one process and the GIL against two worker processes, CPU-bound."""
+    cpu = experiments["cpu"]
+    labels = cpu.labels()
+    values = {label: median(cpu.goodput(label)) for label in labels}
+    per_core = {
+        run.label: run.window().resources.rps_per_cpu_core  # type: ignore[union-attr]
+        for run in cpu.runs
+        if run.usable and run.window() is not None
+    }
+    loadgen = {
+        run.label: run.window().resources.loadgen_cpu_pct  # type: ignore[union-attr]
+        for run in cpu.runs
+        if run.usable and run.window() is not None
+    }
+    chart = Series(
+        "Goodput on the CPU-bound endpoint, 8 users, both cores",
+        "configuration",
+        "successful requests per second",
+        tuple(labels),
+        MappingProxyType({"goodput": tuple(values[label] for label in labels)}),
+    )
+    figures = tuple(
+        Figure(
+            label,
+            {
+                "goodput rps": _rate(values[label]),
+                "rps per deployment core": _rate(per_core.get(label)),
+                "Locust CPU %": _rate(loadgen.get(label)),
+            },
+        )
+        for label in labels
+    )
+    one, many = "runserver", "gunicorn (2 workers)"
+    single = "gunicorn"
+    if one not in values or many not in values:
+        return _unsupported("runserver or gunicorn with 2 workers has no usable run", cpu)
+    against_runserver = _compare(cpu, one, many, None)
+    same_shape = _compare(cpu, one, single, None) if single in values else None
+    comparisons = tuple(
+        headline(verdict) for verdict in (against_runserver, same_shape) if verdict is not None
+    )
+    caveats = (*_failures(cpu), *_noise_caveat(cpu))
+    ratio = against_runserver.ratio
+    if against_runserver.outcome is Outcome.FASTER and ratio is not None and ratio >= PROCESS_GAIN:
+        reason = (
+            f"on a CPU-bound endpoint one Python process holds the GIL, however many threads "
+            f"it starts: two gunicorn worker processes served {ratio:.1f} times what runserver "
+            "did. What makes the difference is processes, not runserver as such"
+        )
+        if same_shape is not None and same_shape.outcome is Outcome.NO_DIFFERENCE:
+            reason += ": one gunicorn worker served no more than runserver"
+        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, comparisons, chart, caveats)
+    return _unsupported(
+        f"two gunicorn workers against runserver: {against_runserver.outcome.value}",
+        cpu,
+        figures=figures,
+        comparisons=comparisons,
+        chart=chart,
+    )
+
+
+def _slow_share(figures: Mapping[str, object] | None) -> float | None:
+    slow = figures.get("slow_clients") if figures else None
+    if not isinstance(slow, Mapping) or not slow.get("probes"):
+        return None
+    return float(slow["answered_within_1s"]) / float(slow["probes"])
+
+
+def protection(experiments: Experiments) -> Finding:
+    """Section 4: who keeps answering while slow clients hold connections, alone and
+    behind nginx, and what oversized requests get."""
+    alone, behind = experiments["robust_alone"], experiments["robust_nginx"]
+    labels = alone.labels()
+    shares_alone = {label: _slow_share(alone.robustness(label)) for label in labels}
+    shares_behind = {label: _slow_share(behind.robustness(label)) for label in labels}
+
+    def oversize(figures: Mapping[str, object] | None) -> str:
+        found = figures.get("oversize") if figures else None
+        if not isinstance(found, Mapping):
+            return "-"
+        return f"header {found.get('header_status') or 'no answer'}, body " + str(
+            found.get("body_status") or "no answer"
+        )
+
+    figures = tuple(
+        Figure(
+            label,
+            {
+                "answered within 1 s, alone": _share(shares_alone[label]),
+                "behind nginx": _share(shares_behind[label]),
+                "oversized, alone": oversize(alone.robustness(label)),
+                "oversized, behind nginx": oversize(behind.robustness(label)),
+            },
+        )
+        for label in labels
+    )
+    chart = Series(
+        "Normal requests answered within 1 s while 50 slow clients hold connections",
+        "server",
+        "share of probes answered within 1 s",
+        tuple(labels),
+        MappingProxyType(
+            {
+                "alone": tuple(shares_alone[label] for label in labels),
+                "behind nginx": tuple(shares_behind[label] for label in labels),
+            }
+        ),
+    )
+    if any(value is None for value in (*shares_alone.values(), *shares_behind.values())):
+        return _unsupported(
+            "a server lacks its robustness figures", alone, behind, figures=figures, chart=chart
+        )
+    starved = [label for label, share in shares_alone.items() if share == 0]
+    protected = [label for label, share in shares_behind.items() if share == NORMAL_ANSWER_SHARE]
+    caveats = tuple(_failures(alone, behind))
+    if starved and set(protected) == set(labels):
+        runserver_kept = (shares_alone.get("runserver") or 0) >= NORMAL_ANSWER_SHARE
+        reason = (
+            f"slow clients starved {', '.join(starved)} of workers: no normal request was "
+            "answered within 1 s while they trickled headers; behind nginx, which buffers "
+            "requests before passing them on, every server answered every probe at once"
+        )
+        if runserver_kept:
+            reason += (
+                ". runserver's thread per connection kept it answering here: what it lacks "
+                "is not this but audits and bounds (its threads are unbounded; section 3 of "
+                "the issue). The protection people deploy is the proxy"
+            )
+        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, (), chart, caveats)
+    return _unsupported(
+        "no server was starved alone, or nginx did not keep every server answering",
+        alone,
+        behind,
+        figures=figures,
+        chart=chart,
+    )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f} %"
+
+
+def proxy_cost(experiments: Experiments) -> Finding:
+    """Section 5: what nginx in front costs in goodput, server by server."""
+    alone, behind = experiments["alone"], experiments["nginx"]
+    labels = alone.labels()
+    verdicts = []
+    for label in labels:
+        verdicts.append(
+            judge(
+                Comparison(
+                    "goodput_rps",
+                    f"{label} alone",
+                    alone.goodput(label),
+                    f"{label} behind nginx",
+                    behind.goodput(label),
+                )
+            )
+        )
+    figures = tuple(
+        Figure(
+            label,
+            {
+                "goodput alone": _rate(median(alone.goodput(label))),
+                "behind nginx": _rate(median(behind.goodput(label))),
+                "ratio (95 % CI)": (
+                    "-"
+                    if verdict.ratio is None
+                    else f"{verdict.ratio:.2f} ({verdict.ci_low:.2f}-{verdict.ci_high:.2f})"
+                ),
+            },
+        )
+        for label, verdict in zip(labels, verdicts, strict=True)
+    )
+    chart = Series(
+        "Goodput of the mixed scenario, alone and behind nginx",
+        "server",
+        "successful requests per second",
+        tuple(labels),
+        MappingProxyType(
+            {
+                "alone": tuple(median(alone.goodput(label)) for label in labels),
+                "behind nginx": tuple(median(behind.goodput(label)) for label in labels),
+            }
+        ),
+    )
+    comparisons = tuple(headline(verdict) for verdict in verdicts)
+    caveats = (*_failures(alone, behind), *_noise_caveat(alone, behind))
+    if not verdicts or any(v.outcome is Outcome.NOT_ENOUGH_DATA for v in verdicts):
+        return _unsupported(
+            "not enough usable runs to measure the cost",
+            alone,
+            behind,
+            figures=figures,
+            comparisons=comparisons,
+            chart=chart,
+        )
+    costs = [
+        f"{label} {_cost_text(verdict)}" for label, verdict in zip(labels, verdicts, strict=True)
+    ]
+    cost = "what nginx cost in goodput: " + "; ".join(costs)
+    shielded = protection(experiments)
+    if shielded.rating is Rating.NOT_SUPPORTED:
+        return _unsupported(
+            f"the protection was not shown ({shielded.reason}); {cost}",
+            alone,
+            behind,
+            figures=figures,
+            comparisons=comparisons,
+            chart=chart,
+        )
+    reason = (
+        f"behind nginx the sync servers kept answering while slow clients starved them "
+        f"alone (section 4); {cost}. The claim rests on that protection; a cost whose CI "
+        "crosses the threshold stays inconclusive"
+    )
+    return Finding(Rating.CONFIRMED, reason + ".", figures, comparisons, chart, caveats)
+
+
+def _cost_text(verdict: Verdict) -> str:
+    if verdict.ratio is None:
+        return verdict.outcome.value
+    change = abs(1 - verdict.ratio) * 100
+    direction = "less" if verdict.ratio < 1 else "more"
+    interval = f"95 % CI of the ratio {verdict.ci_low:.2f}-{verdict.ci_high:.2f}"
+    return f"{change:.0f} % {direction} goodput ({verdict.outcome.value}, {interval})"
+
+
+JUDGES: Final[Mapping[str, Callable[[Experiments], Finding]]] = MappingProxyType(
+    {
+        "single_threaded": single_threaded,
+        "concurrent_cpu": concurrent_cpu,
+        "protection": protection,
+        "proxy_cost": proxy_cost,
+    }
+)
+
+
+def judge_section(name: str, experiments: Experiments) -> Finding:
+    return JUDGES[name](experiments)
+
+
+def figure_columns(figures: Sequence[Figure]) -> list[str]:
+    """Every column the figures use, in first-seen order."""
+    return list(dict.fromkeys(column for figure in figures for column in figure.cells))

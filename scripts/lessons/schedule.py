@@ -1,0 +1,104 @@
+"""The lesson's runs as one deduplicated list of benches, and what each mode gives them.
+
+A mode (LESSON=full or quick) sets repetitions, window and warm-up for every bench; a
+section's experiments keep their own flags. Two sections asking for the same flags share
+one bench. The estimate of each bench's time is what the progress line counts down from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.lessons.sections import SECTIONS, Experiment, Section
+
+# Per run beyond its windows and warm-up: server start and stop, response check, Locust's
+# start and exit (about 5 s here); robustness checks add about 20 s (10 s of slow clients,
+# oversized requests, a graceful stop).
+RUN_OVERHEAD_S: Final = 6.0
+CHECKS_S: Final = 22.0
+BENCH_OVERHEAD_S: Final = 8.0  # migrate, seed, issue tokens, noise probe
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How long each experiment measures: 3 repetitions of 5 s windows decide the lesson's
+    large effects (2x to 1000x) with Welch on logs; quick keeps every experiment with 2."""
+
+    name: str
+    repeats: int
+    window_s: float
+    warmup_s: float
+
+    def flags(self, experiment: Experiment) -> tuple[str, ...]:
+        repeats = 1 if experiment.checks_only else self.repeats
+        window = min(3.0, self.window_s * 3) if experiment.checks_only else self.window_s
+        timing = ("--repeats", str(repeats), "--warmup", f"{self.warmup_s:g}s")
+        if "--shape" in experiment.flags:
+            return (*timing, "--step", f"{window:g}s")
+        return (*timing, "--duration", f"{window:g}s")
+
+
+MODES: Final[Mapping[str, Mode]] = MappingProxyType(
+    {
+        "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0),
+        "quick": Mode("quick", repeats=2, window_s=3.0, warmup_s=1.0),
+    }
+)
+# The tests' live lesson: every experiment of a section, in as little time as it can take.
+TINY: Final = Mode("tiny", repeats=2, window_s=1.0, warmup_s=0.5)
+
+
+@dataclass(frozen=True)
+class PlannedBench:
+    """One bench of the lesson: its flags (the reproducing command), the sections and
+    experiment keys it serves, and how long it should take."""
+
+    flags: tuple[str, ...]
+    serves: tuple[tuple[int, str], ...]
+    estimate_s: float
+
+    @property
+    def command(self) -> str:
+        """The `make bench`-equivalent command line that reproduces this experiment."""
+        return "python -m scripts.bench " + " ".join(self.flags)
+
+
+def bench_plan(flags: Sequence[str], available_cpus: tuple[int, ...]) -> BenchPlan:
+    """The bench these flags make, validated as `make bench` validates them (a lesson whose
+    own flags were wrong is a bug, said as such)."""
+    plan = plan_from_args(parse_bench_args(list(flags)), available_cpus)
+    if isinstance(plan, str):
+        raise ValueError(f"lesson bench {' '.join(flags)}: {plan}")
+    return plan
+
+
+def estimate_s(plan: BenchPlan) -> float:
+    """Seconds a bench should take: its runs x (windows + warm-up + overhead, and the
+    checks after the load), plus its own preparation."""
+    per_run = plan.window_total_s + plan.warmup_s + RUN_OVERHEAD_S
+    per_run += CHECKS_S if plan.checks else 0.0
+    return BENCH_OVERHEAD_S + len(plan.run_order) * per_run
+
+
+def plan_lesson(
+    section_numbers: Sequence[int], mode: Mode, available_cpus: tuple[int, ...]
+) -> tuple[PlannedBench, ...]:
+    """Every bench the chosen sections need, each once, in section order."""
+    order: list[tuple[str, ...]] = []
+    serves: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    for number in section_numbers:
+        section: Section = SECTIONS[number]
+        for experiment in section.experiments:
+            flags = (*experiment.flags, *mode.flags(experiment))
+            if flags not in serves:
+                order.append(flags)
+                serves[flags] = []
+            serves[flags].append((number, experiment.key))
+    return tuple(
+        PlannedBench(flags, tuple(serves[flags]), estimate_s(bench_plan(flags, available_cpus)))
+        for flags in order
+    )

@@ -1,0 +1,215 @@
+"""The lesson's sections as data: the claim, its source, the experiment, and the benches.
+
+Each section names the benches it needs as `make bench` flags (without durations and
+repeats, which the lesson's mode sets, see schedule.py): the exact command that reproduces
+an experiment is that bench's command line, and two sections that need the same bench share
+one run of it. Each section's verdict is computed by the judge its `judge` names
+(scripts/lessons/judges.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What teaching material says, word for word, and where it says it."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One bench a section needs: a key its judge finds it by, and its flags. `checks_only`:
+    what it measures are the checks after the load (figures, not a comparison), so one
+    repetition is enough in every mode."""
+
+    key: str
+    flags: tuple[str, ...]
+    checks_only: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    title: str
+    claims: tuple[Claim, ...]
+    experiment: str  # one sentence
+    experiments: tuple[Experiment, ...]
+    judge: str
+
+    def experiment_named(self, key: str) -> Experiment:
+        return next(experiment for experiment in self.experiments if experiment.key == key)
+
+
+# Quoted from the material the project started from and from Django's own documentation.
+_TUTORIALS: Final = "common tutorials on deploying Django, 2024-2026"
+_DJANGO_DOCS: Final = "Django documentation, django-admin runserver (5.2)"
+
+# Sections 4 and 5 share these two benches: robustness alone and behind nginx.
+_ROBUSTNESS_FLAGS: Final = (
+    "--server",
+    "runserver,gunicorn,uwsgi",
+    "--scenario",
+    "me",
+    "--users",
+    "4",
+    "--workers",
+    "2",
+    "--checks",
+    "robustness",
+)
+_ROBUST_ALONE: Final = Experiment("robust_alone", _ROBUSTNESS_FLAGS, checks_only=True)
+_ROBUST_NGINX: Final = Experiment(
+    "robust_nginx", (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"), checks_only=True
+)
+
+SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
+    {
+        1: Section(
+            number=1,
+            title="Is runserver single-threaded?",
+            claims=(
+                Claim(
+                    "runserver is single-threaded, meaning it can only handle one request "
+                    "at a time",
+                    _TUTORIALS,
+                ),
+                Claim(
+                    "the development server creates a new thread for each request it handles",
+                    _DJANGO_DOCS,
+                ),
+            ),
+            experiment="The I/O-bound endpoint (each request waits 50 ms, as for an upstream "
+            "call) at 1, 4 and 16 concurrent users under threaded runserver, runserver "
+            "--nothreading, one gunicorn sync worker, one gunicorn gthread worker with 4 "
+            "threads and one Uvicorn worker: serial against threads, processes and an "
+            "event loop.",
+            experiments=(
+                Experiment(
+                    "io",
+                    (
+                        "--server",
+                        "runserver,runserver-nothreading,gunicorn,uvicorn",
+                        "--scenario",
+                        "io",
+                        "--shape",
+                        "steps",
+                        "--users",
+                        "1,4,16",
+                        "--workers",
+                        "1",
+                        "--threads",
+                        "1,4",
+                    ),
+                ),
+            ),
+            judge="single_threaded",
+        ),
+        2: Section(
+            number=2,
+            title="Is runserver inefficient for concurrent requests?",
+            claims=(
+                Claim(
+                    "runserver is inefficient for handling concurrent requests; Gunicorn or "
+                    "uWSGI handle multiple requests concurrently",
+                    _TUTORIALS,
+                ),
+            ),
+            experiment="The CPU-bound endpoint (pure Python, the GIL held) with 8 users under "
+            "runserver (one process, a thread per request) and gunicorn with one and with two "
+            "worker processes, on both cores (PIN=none: the server needs them; the load "
+            "generator's share of the CPU is recorded).",
+            experiments=(
+                Experiment(
+                    "cpu",
+                    (
+                        "--server",
+                        "runserver,gunicorn",
+                        "--scenario",
+                        "cpu",
+                        "--users",
+                        "8",
+                        "--workers",
+                        "1,2",
+                        "--pin",
+                        "none",
+                    ),
+                ),
+            ),
+            judge="concurrent_cpu",
+        ),
+        4: Section(
+            number=4,
+            title="Does runserver lack protection? What protects a server?",
+            claims=(
+                Claim(
+                    "runserver lacks security features and should not be exposed directly "
+                    "to the internet",
+                    _TUTORIALS,
+                ),
+                Claim(
+                    "it has not gone through security audits or performance tests, hence is "
+                    "unsuitable for production",
+                    _DJANGO_DOCS,
+                ),
+            ),
+            experiment="50 slow clients trickle request headers for 10 s while normal "
+            "requests are timed, then an oversized header and body are sent, under runserver, "
+            "gunicorn and uWSGI, each alone and behind nginx.",
+            experiments=(_ROBUST_ALONE, _ROBUST_NGINX),
+            judge="protection",
+        ),
+        5: Section(
+            number=5,
+            title="Use Gunicorn or uWSGI behind nginx: what does the proxy cost?",
+            claims=(
+                Claim(
+                    "Gunicorn or uWSGI belong behind Nginx or Apache",
+                    _TUTORIALS,
+                ),
+            ),
+            experiment="The same mixed load on gunicorn and uWSGI with two workers each, "
+            "alone and behind nginx (SQLite both times, so only the proxy differs), beside "
+            "what nginx protects against (section 4's slow clients).",
+            experiments=(
+                Experiment(
+                    "alone",
+                    (
+                        "--server",
+                        "gunicorn,uwsgi",
+                        "--scenario",
+                        "mixed",
+                        "--users",
+                        "16",
+                        "--workers",
+                        "2",
+                    ),
+                ),
+                Experiment(
+                    "nginx",
+                    (
+                        "--server",
+                        "gunicorn,uwsgi",
+                        "--scenario",
+                        "mixed",
+                        "--users",
+                        "16",
+                        "--workers",
+                        "2",
+                        "--proxy",
+                        "nginx",
+                    ),
+                ),
+                _ROBUST_ALONE,
+                _ROBUST_NGINX,
+            ),
+            judge="proxy_cost",
+        ),
+    }
+)
