@@ -197,6 +197,12 @@ SLOW = Endpoint(
     200,
     _check_slow,
 )
+SLOW_ASYNC = Endpoint(
+    f"GET /api/slow-async/?ms={SLOW_MS}",
+    lambda c: Call("GET", f"/api/slow-async/?ms={SLOW_MS}"),
+    200,
+    _check_slow,
+)
 COMPUTE = Endpoint(
     f"GET /api/compute/?n={COMPUTE_N}",
     lambda c: Call("GET", f"/api/compute/?n={COMPUTE_N}"),
@@ -256,6 +262,11 @@ SCENARIOS: Final[Mapping[str, Scenario]] = _scenario_table(
         ((CREATE_ITEM, 1), (PATCH_ITEM, 1)),
     ),
     Scenario("io", f"an upstream call stand-in: /api/slow/ waits {SLOW_MS} ms", ((SLOW, 1),)),
+    Scenario(
+        "io-async",
+        f"the same wait in a plain Django async view: /api/slow-async/ awaits {SLOW_MS} ms",
+        ((SLOW_ASYNC, 1),),
+    ),
     Scenario("cpu", f"CPU-bound pure Python: count primes below {COMPUTE_N}", ((COMPUTE, 1),)),
     Scenario(
         "me",

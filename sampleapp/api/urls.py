@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework_simplejwt.views import TokenVerifyView
 
-from . import views
+from . import async_views, views
 
 urlpatterns = [
     path("auth/token/", views.ThrottledTokenObtainView.as_view(), name="token-obtain"),
@@ -13,5 +13,6 @@ urlpatterns = [
     path("items/", views.ItemListCreateView.as_view(), name="item-list"),
     path("items/<int:pk>/", views.ItemDetailView.as_view(), name="item-detail"),
     path("slow/", views.SlowView.as_view(), name="slow"),
+    path("slow-async/", async_views.slow_async, name="slow-async"),
     path("compute/", views.ComputeView.as_view(), name="compute"),
 ]

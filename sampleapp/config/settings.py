@@ -223,7 +223,7 @@ INSTALLED_APPS = [
 # CommonMiddleware stays because it sets Content-Length, which uWSGI keep-alive needs.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.static_files.AsyncCapableWhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

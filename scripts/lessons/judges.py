@@ -405,8 +405,66 @@ def _cost_text(verdict: Verdict) -> str:
     return f"{change:.0f} % {direction} goodput ({verdict.outcome.value}, {interval})"
 
 
+def _stop_outcomes(figures: Mapping[str, object] | None) -> Mapping[str, int] | None:
+    stop = figures.get("graceful_stop") if figures else None
+    outcomes = stop.get("outcomes") if isinstance(stop, Mapping) else None
+    return outcomes if isinstance(outcomes, Mapping) else None
+
+
+def graceful_stop(experiments: Experiments) -> Finding:
+    """Section 7: requests in flight at a stop, answered or cut, per server."""
+    alone = experiments["robust_alone"]
+    labels = alone.labels()
+    outcomes = {label: _stop_outcomes(alone.robustness(label)) for label in labels}
+    answered = {label: (found or {}).get("ok", 0) for label, found in outcomes.items()}
+    total = {label: sum((found or {}).values()) for label, found in outcomes.items()}
+    figures = tuple(
+        Figure(
+            label,
+            {
+                "answered": f"{answered[label]} of {total[label]}",
+                "outcomes": ", ".join(f"{k} x {v}" for k, v in (outcomes[label] or {}).items())
+                or "-",
+            },
+        )
+        for label in labels
+    )
+    chart = Series(
+        "Requests in flight when the server was asked to stop: answered",
+        "server",
+        "requests answered (of 10)",
+        tuple(labels),
+        MappingProxyType({"answered": tuple(float(answered[label]) for label in labels)}),
+    )
+    caveats = (
+        *_failures(alone),
+        "worker recycling (max-requests) is not measured yet",
+    )
+    if any(found is None for found in outcomes.values()) or "runserver" not in outcomes:
+        return _unsupported("a server lacks its graceful-stop figures", alone, figures=figures)
+    production = [label for label in labels if not label.startswith("runserver")]
+    finished = [label for label in production if answered[label] > 0]
+    if answered["runserver"] == 0 and production and finished == production:
+        reason = (
+            "asked to stop, runserver cut every request in flight; "
+            + ", ".join(f"{label} answered {answered[label]}" for label in production)
+            + " (the requests its workers were serving; ones still queued were refused or "
+            "reset, which a proxy in front turns into 502s)"
+        )
+        return Finding(Rating.CONFIRMED, reason + ".", figures, (), chart, tuple(caveats))
+    return Finding(
+        Rating.NOT_SUPPORTED,
+        "runserver answered requests in flight, or a production server answered none",
+        figures,
+        (),
+        chart,
+        tuple(caveats),
+    )
+
+
 JUDGES: Final[Mapping[str, Callable[[Experiments], Finding]]] = MappingProxyType(
     {
+        "graceful_stop": graceful_stop,
         "single_threaded": single_threaded,
         "concurrent_cpu": concurrent_cpu,
         "protection": protection,

@@ -211,5 +211,22 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             ),
             judge="proxy_cost",
         ),
+        7: Section(
+            number=7,
+            title="Operations: what happens to requests in flight when a server stops?",
+            claims=(
+                Claim(
+                    "production servers manage their processes: they shut down gracefully, "
+                    "the development server does not (paraphrased)",
+                    _TUTORIALS,
+                ),
+            ),
+            experiment="Ten requests that each take 1 s are sent, and halfway through the "
+            "server is asked to stop the way it is meant to be (its stop signal): which "
+            "requests were answered and which were cut, under runserver, gunicorn and uWSGI "
+            "with two workers (the last step of section 4's benches).",
+            experiments=(_ROBUST_ALONE,),
+            judge="graceful_stop",
+        ),
     }
 )

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from scripts.lessons.evidence import ExperimentRuns, read_experiment
-from scripts.lessons.judges import Rating, concurrent_cpu, protection, proxy_cost, single_threaded
+from scripts.lessons.judges import (
+    Rating,
+    concurrent_cpu,
+    graceful_stop,
+    protection,
+    proxy_cost,
+    single_threaded,
+)
 from tests.fixtures.derived_runs import SOURCE, derive_run
 
 STEP_SOURCE = sorted((SOURCE.parents[1] / "step_runs" / "runs").iterdir())[0]
@@ -123,7 +130,9 @@ def test_no_gain_from_processes_supports_no_verdict(tmp_path: Path) -> None:
     assert concurrent_cpu({"cpu": cpu}).rating is Rating.NOT_SUPPORTED
 
 
-def _robustness(answered: int, probes: int = 16) -> dict[str, Any]:
+def _robustness(
+    answered: int, probes: int = 16, stop: dict[str, int] | None = None
+) -> dict[str, Any]:
     return {
         "slow_clients": {
             "clients": 50,
@@ -140,7 +149,9 @@ def _robustness(answered: int, probes: int = 16) -> dict[str, Any]:
             "body_bytes": 4194304,
             "body_status": 413,
         },
-        "graceful_stop": None,
+        "graceful_stop": None
+        if stop is None
+        else {"in_flight": 10, "request_ms": 1000, "outcomes": stop, "stop_s": 1.5},
     }
 
 
@@ -208,3 +219,38 @@ def test_the_proxy_claim_rests_on_protection_and_states_the_cost(tmp_path: Path)
     assert "gunicorn (2 workers) 10 % less goodput (slower, 95 % CI of the ratio" in finding.reason
     unprotected = {**experiments, **_protection_experiments(tmp_path / "b", behind_gunicorn=0)}
     assert proxy_cost(unprotected).rating is Rating.NOT_SUPPORTED
+
+
+def _stops(tmp_path: Path, outcomes: dict[str, dict[str, int]]) -> dict[str, ExperimentRuns]:
+    dirs = [
+        derive_run(
+            tmp_path / "runs",
+            f"{server[:3]}stop",
+            {"robustness": _robustness(16, stop=stop)},
+            {"server": server, "scenario": "me", "workers": 1},
+        )
+        for server, stop in outcomes.items()
+    ]
+    return {"robust_alone": read_experiment("robust_alone", "python -m ...", dirs)}
+
+
+def test_a_cut_runserver_and_graceful_production_servers_confirm_the_operations_claim(
+    tmp_path: Path,
+) -> None:
+    experiments = _stops(
+        tmp_path,
+        {
+            "runserver": {"reset": 10},
+            "gunicorn": {"ok": 2, "refused": 8},
+            "uwsgi": {"ok": 2, "reset": 8},
+        },
+    )
+    finding = graceful_stop(experiments)
+    assert finding.rating is Rating.CONFIRMED, finding.reason
+    assert "gunicorn answered 2" in finding.reason
+    assert {f.label: f.cells["answered"] for f in finding.figures}["runserver"] == "0 of 10"
+
+
+def test_a_runserver_that_finished_its_requests_supports_no_verdict(tmp_path: Path) -> None:
+    experiments = _stops(tmp_path, {"runserver": {"ok": 10}, "gunicorn": {"ok": 2, "reset": 8}})
+    assert graceful_stop(experiments).rating is Rating.NOT_SUPPORTED
