@@ -30,9 +30,7 @@ class AsyncCapableWhiteNoiseMiddleware(WhiteNoiseMiddleware):  # type: ignore[mi
         if self.in_async_chain:
             markcoroutinefunction(self)
 
-    def __call__(
-        self, request: HttpRequest
-    ) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.in_async_chain:
             return self._serve_async(request)
         response: HttpResponseBase = super().__call__(request)

@@ -83,6 +83,7 @@ def test_two_sections_live_write_the_page_from_their_own_runs(tmp_path: Path) ->
     before = (tmp_path / "lesson" / "lesson.md").read_text()
     assert lesson.main(["--rebuild", "--results", str(tmp_path)]) == 0
     after = (tmp_path / "lesson" / "lesson.md").read_text()
+
     def verdicts(text: str) -> list[str]:
         return [line for line in text.splitlines() if "Verdict" in line]
 
