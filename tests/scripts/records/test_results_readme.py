@@ -3,7 +3,8 @@ those tables to the schema (scripts/records/schema.py), so the two cannot drift 
 
 A table row names one or more fields in its first cell (`run_id, bench_id`). The schema's
 side is the JSON the writers produce (`to_json`), built from committed fixture runs with the
-optional parts (a step load's steps, an SLO, robustness figures) present, so every key a file can hold counts.
+optional parts (a step load's steps, an SLO, robustness figures) present, so every key a
+file can hold counts.
 """
 
 from __future__ import annotations
