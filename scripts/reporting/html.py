@@ -69,6 +69,7 @@ RUN_SETTINGS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "server": "server",
         "version": "server_version",
+        "profile": "profile",
         "workers": "workers",
         "threads": "threads",
         "scenario": "scenario",

@@ -48,6 +48,7 @@ from scripts.reporting.frames import (
     read_stats,
 )
 from scripts.reporting.hdr_frames import read_hdr_stats
+from scripts.reporting.profiles import DEV_PROFILE, database_unobserved
 
 
 class ReportStatus(StrEnum):
@@ -78,6 +79,8 @@ RUN_COLUMNS: Final = (
     "duration_s",
     "workers",
     "threads",
+    "profile",
+    "database_unobserved",
 )
 SHAPE_CONSTANT: Final = "constant"
 SHAPE_STEPS: Final = "steps"
@@ -166,11 +169,15 @@ def _number(value: float | None) -> float:
 
 def _run_figures(resources: WindowResources) -> dict[str, float]:
     """The figures the bench's resource sampling adds to a window's Aggregated row: MB, and
-    percent of one CPU core (so 200 is two cores busy); NaN for runs made before it."""
+    percent of one CPU core (so 200 is two cores busy); NaN for runs made before it, and
+    the proxy's and database's CPU NaN for runs without them."""
     return {
         "server_cpu_pct": _number(resources.server_cpu_pct),
         "server_rss_peak_mb": _number(resources.server_rss_peak_mb),
         "loadgen_cpu_pct": _number(resources.loadgen_cpu_pct),
+        "proxy_cpu_pct": _number(resources.proxy_cpu_pct),
+        "database_cpu_pct": _number(resources.database_cpu_pct),
+        "deployment_cpu_pct": _number(resources.deployment_cpu_pct),
     }
 
 
@@ -187,6 +194,8 @@ def _run_settings(run_id: str, meta: RunMeta) -> dict[str, Any]:
         "duration_s": float(meta.duration_s),
         "workers": int(meta.workers),
         "threads": int(meta.threads) if isinstance(meta.threads, int) else pd.NA,
+        "profile": meta.profile or DEV_PROFILE,
+        "database_unobserved": database_unobserved(meta.database),
     }
 
 
