@@ -22,11 +22,12 @@ import pandas as pd
 
 from scripts.records.schema import VerdictsRecord
 from scripts.reporting.calibration import calibration_section
-from scripts.reporting.charts import ChartFile
+from scripts.reporting.charts import PROFILES_SECTION, ChartFile
 from scripts.reporting.charts_style import DEV_NOTE
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.noise import NoiseReport, noise_section_html
 from scripts.reporting.noise import headline_html as noise_headline_html
+from scripts.reporting.profile_pairs import GroupPairs, profiles_html
 from scripts.reporting.tables import Cell, display_rows, groups_of
 from scripts.reporting.verdict_html import VERDICT_STYLE, headline_html, verdicts_section_html
 
@@ -97,6 +98,7 @@ class PageInput:
     verdicts: VerdictsRecord | None = None
     sizing_html: str = ""  # the "How many workers" section (scripts/reporting/sizing.py)
     noise: NoiseReport | None = None
+    profile_pairs: Sequence[GroupPairs] = ()  # dev vs production (profile_pairs.py)
 
 
 def _e(value: Any) -> str:
@@ -177,6 +179,11 @@ def _summary_section(page: PageInput) -> str:
         parts.append('<div class="charts">' + "".join(images) + "</div>")
         parts.append("</section>")
     return "\n".join(parts)
+
+
+def _profiles_section(page: PageInput) -> str:
+    images = [_image(chart) for chart in page.charts if chart.section == PROFILES_SECTION]
+    return profiles_html(page.profile_pairs, images)
 
 
 def _users_section(page: PageInput) -> str:
@@ -284,6 +291,9 @@ def render_page(page: PageInput) -> str:
     verdicts = verdicts_section_html(page.verdicts)
     if verdicts:
         nav_links.insert(0, '<a href="#verdicts">verdicts</a>')
+    profiles = _profiles_section(page)
+    if profiles:
+        nav_links.append('<a href="#profiles">dev vs production</a>')
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
     if page.sizing_html:
@@ -319,6 +329,7 @@ def render_page(page: PageInput) -> str:
         _notes_section(page),
         verdicts,
         _summary_section(page),
+        profiles,
         page.sizing_html,
         _users_section(page),
         noise,

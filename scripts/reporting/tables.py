@@ -24,6 +24,7 @@ from scripts.reporting.hdr_frames import HISTOGRAM_COLUMN, pooled_percentiles
 from scripts.reporting.load import SHAPE_CONSTANT, RunRecord
 from scripts.reporting.profiles import (
     PROFILE_SEPARATOR,
+    database_unobserved,
     profile_rank,
     several_profiles,
     with_profile,
@@ -319,6 +320,24 @@ def comparability_notes(runs: Sequence[RunRecord]) -> list[str]:
                     f"({', '.join(sorted(values))}); compare with care."
                 )
     return notes
+
+
+def database_notes(runs: Sequence[RunRecord]) -> list[str]:
+    """Say which runs used a database whose CPU the harness could not observe (an external
+    PostgreSQL given by DATABASE_URL, meta.json database.cpu_observed false): their
+    database CPU is unknown, not zero, and their goodput per core counts the server alone."""
+    unobserved = [
+        run.run_id
+        for run in runs
+        if run.usable and run.meta is not None and database_unobserved(run.meta.database)
+    ]
+    if not unobserved:
+        return []
+    return [
+        f"The database's CPU was not observed for {len(unobserved)} run(s) on an external "
+        f"database ({', '.join(unobserved)}): its CPU is not in their database or deployment "
+        "CPU, nor in their goodput per CPU core."
+    ]
 
 
 WHOLE_NUMBER_SETTINGS: Final = ("workers", "threads", "users", "repeat_index")
