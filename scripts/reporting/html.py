@@ -24,6 +24,7 @@ from scripts.records.schema import VerdictsRecord
 from scripts.reporting.calibration import calibration_section
 from scripts.reporting.charts import PROFILES_SECTION, ChartFile
 from scripts.reporting.charts_style import DEV_NOTE
+from scripts.reporting.left_out import left_out_html
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.noise import NoiseReport, noise_section_html
 from scripts.reporting.noise import headline_html as noise_headline_html
@@ -203,25 +204,8 @@ def _users_section(page: PageInput) -> str:
 
 
 def _excluded_section(page: PageInput) -> str:
-    excluded = [run for run in page.runs if not run.usable]
-    if not excluded:
-        return ""
-    rows = [
-        [
-            f'<a href="#run-{_e(run.run_id)}">{_e(run.run_id)}</a>',
-            _e(run.setting("server") or "?"),
-            _status_badge(run.status),
-            _e(run.reason),
-        ]
-        for run in excluded
-    ]
-    return (
-        '<section id="excluded"><h2>Runs not in the numbers</h2>'
-        '<p class="warning">These runs failed, were marked invalid, or could not be read. '
-        "None of their figures appear in the tables or charts.</p>"
-        + _table(["run", "server", "status", "reason"], rows)
-        + "</section>"
-    )
+    badges = {run.run_id: _status_badge(run.status) for run in page.runs}
+    return left_out_html(page.runs, badges)
 
 
 def _notes_section(page: PageInput) -> str:

@@ -6,7 +6,8 @@ The report is a pure function of `results/runs/*/`. Every run directory becomes 
 tidy frames: Locust's statistics (one row per run, window and endpoint), its per-second
 history, and resource samples when a run has them. A directory that cannot be read is never
 fatal: it becomes a record with status `unreadable` and the reason, so one corrupt run cannot
-hide the others, and failed or invalid runs never reach the numbers.
+hide the others, and failed or invalid runs never reach the numbers: their summary.json,
+when readable, is kept on the record only, so the report can show their figures apart.
 """
 
 from __future__ import annotations
@@ -322,6 +323,15 @@ def _summary_notes(summary: RunSummary, stats: pd.DataFrame) -> list[str]:
     return notes
 
 
+def _kept_summary(run_dir: Path) -> RunSummary | None:
+    """A failed or invalid run's summary.json, when it has a readable one: its figures are
+    kept and shown apart (issue 16), never in the numbers. None when it has none."""
+    try:
+        return read_summary(run_dir / "summary.json")
+    except SchemaError:
+        return None
+
+
 def load_run(run_dir: Path) -> tuple[RunRecord, _RunFrames]:
     """Read one run directory; never raises for a corrupt one (it becomes `unreadable`)."""
     has_html = (run_dir / "locust.html").is_file()
@@ -338,7 +348,8 @@ def load_run(run_dir: Path) -> tuple[RunRecord, _RunFrames]:
     except SchemaError as problem:
         return record(ReportStatus.UNREADABLE, str(problem), None), _RunFrames()
     if meta.status is not Status.OK:
-        return record(meta.status, meta.reason or "no reason given", meta), _RunFrames()
+        reason = meta.reason or "no reason given"
+        return record(meta.status, reason, meta, summary=_kept_summary(run_dir)), _RunFrames()
     notes: list[str] = []
     window: WindowRecord | None = None
     try:

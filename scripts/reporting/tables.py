@@ -476,8 +476,9 @@ def _markdown_table(
     return [line(headings), "| " + " | ".join(align) + " |", *(line(row) for row in cells)]
 
 
-def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Sequence[str]) -> str:
-    """summary.md: one table per comparison group, the notes, and the runs left out."""
+def summary_markdown(summary: pd.DataFrame, notes: Sequence[str]) -> str:
+    """summary.md's start: one table per comparison group and the notes (the runs left out
+    follow, from left_out.py)."""
     lines = ["# Benchmark summary", ""]
     lines.append(
         "Figures cover each run's measured window only. With several runs of one "
@@ -495,12 +496,4 @@ def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Se
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in notes]
-    excluded = [run for run in runs if not run.usable]
-    if excluded:
-        lines += ["", "## Runs not in the numbers", ""]
-        lines += _markdown_table(
-            ["run", "status", "reason"],
-            [[run.run_id, run.status.value, run.reason] for run in excluded],
-            text_columns=3,
-        )
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 from scripts.records.store import write_json
 from scripts.reporting.charts import ChartFile, draw_charts
 from scripts.reporting.html import PageInput, render_page
+from scripts.reporting.left_out import left_out_markdown
 from scripts.reporting.load import LoadedResults
 from scripts.reporting.noise import noise_report, with_noise_markdown
 from scripts.reporting.profile_pairs import profile_pairs, profiles_markdown
@@ -73,7 +74,8 @@ def write_report(
     noise = noise_report(results, summary)
     pairs = profile_pairs(summary)
     markdown = (
-        summary_markdown(summary, results.runs, notes)
+        summary_markdown(summary, notes)
+        + left_out_markdown(results.runs)
         + profiles_markdown(pairs)
         + sizing_markdown(sizing)
     )
