@@ -29,6 +29,7 @@ from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.noise import NoiseReport, noise_section_html
 from scripts.reporting.noise import headline_html as noise_headline_html
 from scripts.reporting.profile_pairs import GroupPairs, profiles_html
+from scripts.reporting.robustness import robustness_html
 from scripts.reporting.tables import Cell, display_rows, groups_of
 from scripts.reporting.verdict_html import VERDICT_STYLE, headline_html, verdicts_section_html
 
@@ -278,6 +279,9 @@ def render_page(page: PageInput) -> str:
     profiles = _profiles_section(page)
     if profiles:
         nav_links.append('<a href="#profiles">dev vs production</a>')
+    robustness = robustness_html(page.runs)
+    if robustness:
+        nav_links.append('<a href="#robustness">robustness</a>')
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
     if page.sizing_html:
@@ -314,6 +318,7 @@ def render_page(page: PageInput) -> str:
         verdicts,
         _summary_section(page),
         profiles,
+        robustness,
         page.sizing_html,
         _users_section(page),
         noise,

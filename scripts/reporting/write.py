@@ -12,6 +12,7 @@ from scripts.reporting.left_out import left_out_markdown
 from scripts.reporting.load import LoadedResults
 from scripts.reporting.noise import noise_report, with_noise_markdown
 from scripts.reporting.profile_pairs import profile_pairs, profiles_markdown
+from scripts.reporting.robustness import robustness_markdown
 from scripts.reporting.sizing import per_run_rows, sizing_answers, sizing_html, sizing_markdown
 from scripts.reporting.tables import (
     comparability_notes,
@@ -77,6 +78,7 @@ def write_report(
         summary_markdown(summary, notes)
         + left_out_markdown(results.runs)
         + profiles_markdown(pairs)
+        + robustness_markdown(results.runs)
         + sizing_markdown(sizing)
     )
     _write_text(output_dir / "summary.md", with_noise_markdown(markdown, noise))

@@ -1,11 +1,12 @@
 """`make report` over runs of several deployments (issue 19): profiles apart, dev vs
-production side by side, the proxy's and database's CPU.
+production side by side, the proxy's and database's CPU, the robustness checks.
 
 The runs are copies of committed real runs (tests/fixtures/derived_runs.py) whose meta.json
 says they ran under another profile. Their Locust statistics stay the real runs', so the
 expected goodput and p99 are read here from those files; the proxy and database CPU figures
 are test inputs, set in summary.json as a share of the real run's own server CPU and read
-back from the copies, never written here as literals.
+back from the copies, never written here as literals. Robustness figures are built with
+the harness's own dataclasses and sizes (scripts/harness/robustness.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,24 @@ import csv
 import json
 import re
 from contextlib import redirect_stdout
+from http import HTTPStatus
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from scripts import report
+from scripts.harness.robustness import (
+    BODY_BYTES,
+    HEADER_BYTES,
+    IN_FLIGHT_SLEEP_MS,
+    MAX_IN_FLIGHT,
+    NORMAL_ANSWER_S,
+    PROBE_TIMEOUT_S,
+    GracefulStopFigures,
+    OversizeFigures,
+    RobustnessFigures,
+    SlowClientFigures,
+)
 from tests.fixtures.derived_runs import FIXTURE_RUNS, SOURCE, derive_run
 
 UVICORN = FIXTURE_RUNS / "20261122T111438Z-uvicorn-read-u4-5432d2"
@@ -158,3 +172,78 @@ def test_an_external_database_is_said_not_observed(tmp_path: Path) -> None:
         "The database&#x27;s CPU was not observed for 2 run(s)"
         in (output / "index.html").read_text()
     )
+
+
+def robustness_figures(probes: int, slow_answers: int, graceful: bool) -> dict[str, object]:
+    """summary.json's `robustness` as the harness writes it (its own dataclasses and sizes):
+    `slow_answers` of the probes late, the oversized requests refused with the statuses
+    HTTP names for them, and (when `graceful`) every request in flight answered but one."""
+    stop = GracefulStopFigures(
+        in_flight=MAX_IN_FLIGHT,
+        request_ms=IN_FLIGHT_SLEEP_MS,
+        outcomes={"ok": MAX_IN_FLIGHT - 1, "reset": 1},
+        stop_s=IN_FLIGHT_SLEEP_MS / 1000,
+    )
+    return RobustnessFigures(
+        slow_clients=SlowClientFigures(
+            clients=MAX_IN_FLIGHT,
+            duration_s=float(probes),
+            probes=probes,
+            answered=probes,
+            answered_within_1s=probes - slow_answers,
+            worst_answer_s=PROBE_TIMEOUT_S if slow_answers else NORMAL_ANSWER_S / 10,
+            dropped_by_server=0,
+        ),
+        oversize=OversizeFigures(
+            header_bytes=HEADER_BYTES,
+            header_status=HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+            body_bytes=BODY_BYTES,
+            body_status=None if slow_answers else HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        ),
+        graceful_stop=stop if graceful else None,
+    ).to_json()
+
+
+def test_robustness_table_per_server_and_profile(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    derive_run(runs, "dev0", summary={"robustness": robustness_figures(10, 4, graceful=True)})
+    derive_run(runs, "dev1", summary={"robustness": robustness_figures(10, 6, graceful=False)})
+    derive_run(
+        runs,
+        "prod0",
+        summary={"robustness": robustness_figures(12, 0, graceful=True)},
+        meta={**PRODUCTION_META, "checks": ["robustness"]},
+    )
+    derive_run(runs, "none0", meta={"server": "uwsgi"})  # no checks: no row
+    output = produce(tmp_path)
+    markdown = (output / "summary.md").read_text()
+    section = markdown_section(markdown, "## Robustness")
+    rows = {
+        tuple(cells[:2]): cells
+        for line in section.splitlines()
+        if line.startswith("| gunicorn |")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    assert sorted(rows) == [("gunicorn", "dev"), ("gunicorn", "production")]
+    dev, production = rows["gunicorn", "dev"], rows["gunicorn", "production"]
+    assert dev[4:7] == ["2", "10 / 20", f"{PROBE_TIMEOUT_S:.2f}"]
+    header = f"{int(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)} ({HEADER_BYTES:,} bytes)"
+    assert dev[7] == production[7] == header
+    assert dev[8] == f"no answer ({BODY_BYTES:,} bytes)"
+    assert production[8] == f"{int(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)} ({BODY_BYTES:,} bytes)"
+    assert dev[9] == f"ok {MAX_IN_FLIGHT - 1}, reset 1 (of {MAX_IN_FLIGHT})"
+    assert production[5:7] == ["12 / 12", f"{NORMAL_ANSWER_S / 10:.2f}"]
+    assert "not a gate" in section
+    for check in ("Slow clients:", "Oversized input:", "Graceful stop:"):
+        assert section.count(check) == 1
+    # The checks are figures, not a gate: every run is in the numbers.
+    summary = list(csv.DictReader((output / "summary.csv").open(newline="")))
+    assert sum(int(row["runs"]) for row in summary) == 4
+    assert '<section id="robustness">' in (output / "index.html").read_text()
+
+
+def test_no_robustness_section_without_the_checks(tmp_path: Path) -> None:
+    two_profiles(tmp_path)
+    output = produce(tmp_path)
+    assert "## Robustness" not in (output / "summary.md").read_text()
+    assert 'id="robustness"' not in (output / "index.html").read_text()
