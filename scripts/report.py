@@ -10,7 +10,8 @@ at any time. It writes, under `<results>/report/` (or `--output`):
     charts/*.png              the charts, one set per comparison group
     index.html                everything above on one self-contained page
 
-Failed, invalid and unreadable runs are listed with their reason and never enter the numbers.
+Failed, invalid and unreadable runs never enter the numbers: they are listed apart with
+their reason, failed and invalid ones with the figures their summary.json holds.
 """
 
 from __future__ import annotations

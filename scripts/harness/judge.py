@@ -11,12 +11,11 @@ why each has its value:
   request; more errors than this means the figures describe a broken server, whose fast
   errors would otherwise read as speed. Runs that provoke errors on purpose declare it
   (errors_expected) and their errors are figures instead; a dead server still fails them.
-- NOISY_STEAL_PCT 5 and NOISY_OTHER_CPU_PCT 15 (of one CPU, over the window): on this
-  2-core VM a quiet window shows steal under 1 % and other processes under 5 %; 5 % of a CPU
-  taken by the hypervisor is a tenth of a one-core server's capacity, and 15 % of a CPU of
-  other work means something else ran (a stray test, a build). Such a run is kept and
-  flagged (machine_noisy), not failed: the noise is recorded so the report can say how much
-  of the spread it explains.
+- machine noise: a run is kept and flagged (machine_noisy), not failed, when steal or other
+  processes' CPU over the window exceeds the limits of scripts/harness/noise.py
+  (STEAL_NOISY_PCT, OTHER_CPU_NOISY_PCT, with their reasons there), the same limits
+  calibrate's noise flags use: the noise is recorded so the report can say how much of the
+  spread it explains.
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from loadtests.window import WindowRecord
+from scripts.harness.noise import noise_flags
 from scripts.harness.sampling import SATURATION_CPU_PCT, ResourceSummary
 from scripts.records.schema import Status, WindowFigures
 
 LOOP_LAG_LIMIT_MS: Final = 5.0
 DEFAULT_MAX_ERROR_RATE: Final = 0.01
-NOISY_STEAL_PCT: Final = 5.0
-NOISY_OTHER_CPU_PCT: Final = 15.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,9 @@ def error_summary(figures: WindowFigures) -> str:
 
 
 def is_noisy(steal_pct: float | None, other_cpu_pct: float | None) -> bool:
-    return (steal_pct or 0.0) > NOISY_STEAL_PCT or (other_cpu_pct or 0.0) > NOISY_OTHER_CPU_PCT
+    """Whether a window's machine was too noisy to trust: noise.py's flags, one rule for
+    bench and calibrate."""
+    return bool(noise_flags(steal_pct, other_cpu_pct))
 
 
 def saturation_signs(window: WindowRecord, busiest_process_cpu_pct: float | None) -> list[str]:

@@ -17,7 +17,10 @@ Two jobs that share one question ("is this machine quiet enough to measure on?")
      even spread puts about half of it on the server's CPUs, so 10 % of a CPU takes about
      5 % from the server: the same bound as for steal. The harness's own process (samplers,
      progress) is counted here too; measured on this 2-core VM it uses about 1-3 % of a CPU
-     while a calibration side runs, well under the threshold.
+     while a calibration side runs, well under the threshold, and a quiet window on this
+     VM shows other processes under 5 % (steal under 1 %), so the limit sits above a quiet
+     machine. One pair of limits for everything: bench's machine_noisy (judge.is_noisy)
+     and calibrate's pair flags both use these two constants.
 
 2. **The noise probe**: before a bench's first run, a fixed pure-Python CPU loop runs for
    PROBE_S on every CPU of the run's CPU sets at once (one pinned child per CPU, through

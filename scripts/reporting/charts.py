@@ -28,17 +28,21 @@ from scripts.reporting.charts_groups import (
     latency_chart,
     throughput_chart,
 )
+from scripts.reporting.charts_profiles import profiles_chart
 from scripts.reporting.charts_style import DPI
 from scripts.reporting.charts_time import resources_chart, timeline_chart
 from scripts.reporting.charts_users import users_chart
 from scripts.reporting.frames import AGGREGATED
 from scripts.reporting.load import SHAPE_CONSTANT, LoadedResults
+from scripts.reporting.profile_pairs import pairs_frame, profile_pairs
 from scripts.reporting.tables import aggregate_rows, groups_of
 
 PNG_COMPRESS_LEVEL: Final = 1
 # Charts of a run's whole timeline: not drawn per step of a step-load run (whose history
 # and resource samples span every step).
 WHOLE_RUN_CHARTS: Final = frozenset({"timeline", "resources"})
+# The section of the dev vs production charts (one per group that has both).
+PROFILES_SECTION: Final = "profiles"
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def _render(job: ChartJob) -> ChartFile | None:
 
 def plan_charts(results: LoadedResults, summary: pd.DataFrame, output_dir: Path) -> list[ChartJob]:
     """Every chart the data allows, in reading order: a set per comparison group, then the
+    dev vs production charts (one per group where some server ran under both), then the
     users charts (one per scenario, window length and load shape with several user counts)."""
     jobs: list[ChartJob] = []
     per_run = aggregate_rows(results.stats)
@@ -137,6 +142,15 @@ def plan_charts(results: LoadedResults, summary: pd.DataFrame, output_dir: Path)
                 wide=wide,
             )
             jobs.append(ChartJob(draw, chart))
+    for entry in profile_pairs(summary):
+        chart = ChartFile(
+            path=output_dir / f"{PROFILES_SECTION}-{slug(entry.group.slug)}.png",
+            title=f"dev vs production — {entry.group.label}",
+            section=PROFILES_SECTION,
+            wide=True,
+        )
+        frame = pairs_frame(entry.pairs)
+        jobs.append(ChartJob(partial(profiles_chart, entry.group, frame), chart))
     settings = sorted(
         {
             (str(scenario), str(shape), float(duration_s))

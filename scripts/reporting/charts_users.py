@@ -24,6 +24,7 @@ from scripts.reporting.charts_style import (
     spread_note,
     style_of,
 )
+from scripts.reporting.profiles import several_profiles
 from scripts.reporting.tables import config_label, server_rank
 
 USERS_PANELS: Final[Mapping[str, str]] = MappingProxyType(
@@ -36,13 +37,20 @@ USERS_PANELS: Final[Mapping[str, str]] = MappingProxyType(
 
 
 def _users_labels(rows: pd.DataFrame) -> list[str]:
-    """Line labels across user counts: the server, plus workers/threads if they vary."""
-    settings: dict[str, set[tuple[int, int]]] = {}
+    """Line labels across user counts: the server, plus workers/threads if they vary within
+    one profile, plus the profile when the rows hold several (one line per deployment)."""
+    settings: dict[tuple[str, str], set[tuple[int, int]]] = {}
     for _, row in rows.iterrows():
         threads = -1 if pd.isna(row["threads"]) else int(row["threads"])
-        settings.setdefault(str(row["server"]), set()).add((int(row["workers"]), threads))
+        key = (str(row["server"]), str(row["profile"]))
+        settings.setdefault(key, set()).add((int(row["workers"]), threads))
+    shown = several_profiles(rows["profile"])
     return [
-        config_label(row, ambiguous=len(settings[str(row["server"])]) > 1)
+        config_label(
+            row,
+            ambiguous=len(settings[(str(row["server"]), str(row["profile"]))]) > 1,
+            profiles_shown=shown,
+        )
         for _, row in rows.iterrows()
     ]
 

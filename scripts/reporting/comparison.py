@@ -1,6 +1,7 @@
 """`make compare`: baseline vs candidate, configuration by configuration, and the exit status.
 
-Configurations are matched by (server, workers, threads, scenario, users, window, shape).
+Configurations are matched by (server, workers, threads, profile, scenario, users, window,
+shape): a production deployment is never compared with a dev one.
 Runs whose checked metadata differ are refused, as pyperf refuses to compare benchmarks of
 different Pythons: a number measured on another machine, with another CPU placement or
 another generator, answers another question. When nothing matches, the refusal names the
@@ -29,6 +30,7 @@ from scripts.records.schema import (
     VerdictEntry,
 )
 from scripts.reporting.load import RunRecord
+from scripts.reporting.profiles import several_profiles
 from scripts.reporting.run_windows import (
     GOODPUT_METRIC,
     VERDICT_METRICS,
@@ -56,6 +58,7 @@ KEY_FIELDS: Final[Mapping[str, Callable[[MeasuredWindow], Any]]] = MappingProxyT
         "users": lambda window: window.group.users,
         "duration_s": lambda window: window.group.duration_s,
         "shape": lambda window: window.group.shape,
+        "profile": lambda window: window.configuration.profile,
         "server": lambda window: window.configuration.server,
         "workers": lambda window: window.configuration.workers,
         "threads": lambda window: window.configuration.threads,
@@ -79,10 +82,13 @@ class CompareOptions:
     alpha: float = DEFAULT_ALPHA
 
 
-def configuration_label(group: Group, configuration: Configuration) -> str:
-    """A configuration named in full, compactly (`gunicorn 2wx1t read-u4-3s`): compare's
-    sides may hold several groups."""
-    return f"{configuration.label(ambiguous=True)} {group.slug}"
+def configuration_label(
+    group: Group, configuration: Configuration, profiles_shown: bool = False
+) -> str:
+    """A configuration named in full, compactly (`gunicorn 2wx1t read-u4-3s`, and
+    `gunicorn 2wx1t · production read-u4-3s` when the sides hold several profiles):
+    compare's sides may hold several groups."""
+    return f"{configuration.label(ambiguous=True, profiles_shown=profiles_shown)} {group.slug}"
 
 
 def _text(values: set[Any]) -> str:
@@ -182,6 +188,11 @@ def compare_runs(
         if not windows:
             raise Refusal(f"{name}={text!r}: none of its {len(runs)} runs has a readable meta.json")
     base_keys, cand_keys = _by_key(base_windows), _by_key(cand_windows)
+    shown = several_profiles(w.configuration.profile for w in [*base_windows, *cand_windows])
+
+    def label_of(key: _Key) -> str:
+        return configuration_label(*key, profiles_shown=shown)
+
     matched = [key for key in base_keys if key in cand_keys]
     if not matched:
         raise Refusal(_nothing_in_common(base_windows, cand_windows))
@@ -189,7 +200,7 @@ def compare_runs(
     questions: list[tuple[int, Question]] = []
     sides: list[tuple[Side, Side]] = []
     for index, key in enumerate(matched):
-        label = configuration_label(*key)
+        label = label_of(key)
         mismatch = _machine_mismatch(label, base_keys[key], cand_keys[key])
         if mismatch:
             raise Refusal(mismatch)
@@ -203,10 +214,11 @@ def compare_runs(
         group, configuration = key
         configurations.append(
             ComparedConfiguration(
-                label=configuration_label(group, configuration),
+                label=label_of(key),
                 server=configuration.server,
                 workers=configuration.workers,
                 threads=configuration.threads,
+                profile=configuration.profile,
                 scenario=group.scenario,
                 users=group.users,
                 duration_s=group.duration_s,
@@ -229,8 +241,8 @@ def compare_runs(
         family_size=family,
         rule=rule_text(family, options.alpha, options.threshold),
         configurations=tuple(configurations),
-        only_in_base=tuple(configuration_label(*k) for k in base_keys if k not in cand_keys),
-        only_in_candidate=tuple(configuration_label(*k) for k in cand_keys if k not in base_keys),
+        only_in_base=tuple(label_of(k) for k in base_keys if k not in cand_keys),
+        only_in_candidate=tuple(label_of(k) for k in cand_keys if k not in base_keys),
         exit_status=int(status),
         conclusion=f"{conclusion} (exit {int(status)}: {MEANINGS[status]})",
         headline=_headline(configurations, conclusion),

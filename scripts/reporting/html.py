@@ -22,11 +22,14 @@ import pandas as pd
 
 from scripts.records.schema import VerdictsRecord
 from scripts.reporting.calibration import calibration_section
-from scripts.reporting.charts import ChartFile
+from scripts.reporting.charts import PROFILES_SECTION, ChartFile
 from scripts.reporting.charts_style import DEV_NOTE
+from scripts.reporting.left_out import left_out_html
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.noise import NoiseReport, noise_section_html
 from scripts.reporting.noise import headline_html as noise_headline_html
+from scripts.reporting.profile_pairs import GroupPairs, profiles_html
+from scripts.reporting.robustness import robustness_html
 from scripts.reporting.tables import Cell, display_rows, groups_of
 from scripts.reporting.verdict_html import VERDICT_STYLE, headline_html, verdicts_section_html
 
@@ -69,6 +72,7 @@ RUN_SETTINGS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "server": "server",
         "version": "server_version",
+        "profile": "profile",
         "workers": "workers",
         "threads": "threads",
         "scenario": "scenario",
@@ -96,6 +100,7 @@ class PageInput:
     verdicts: VerdictsRecord | None = None
     sizing_html: str = ""  # the "How many workers" section (scripts/reporting/sizing.py)
     noise: NoiseReport | None = None
+    profile_pairs: Sequence[GroupPairs] = ()  # dev vs production (profile_pairs.py)
 
 
 def _e(value: Any) -> str:
@@ -178,6 +183,11 @@ def _summary_section(page: PageInput) -> str:
     return "\n".join(parts)
 
 
+def _profiles_section(page: PageInput) -> str:
+    images = [_image(chart) for chart in page.charts if chart.section == PROFILES_SECTION]
+    return profiles_html(page.profile_pairs, images)
+
+
 def _users_section(page: PageInput) -> str:
     charts = [chart for chart in page.charts if chart.section == "users"]
     if not charts:
@@ -195,25 +205,8 @@ def _users_section(page: PageInput) -> str:
 
 
 def _excluded_section(page: PageInput) -> str:
-    excluded = [run for run in page.runs if not run.usable]
-    if not excluded:
-        return ""
-    rows = [
-        [
-            f'<a href="#run-{_e(run.run_id)}">{_e(run.run_id)}</a>',
-            _e(run.setting("server") or "?"),
-            _status_badge(run.status),
-            _e(run.reason),
-        ]
-        for run in excluded
-    ]
-    return (
-        '<section id="excluded"><h2>Runs not in the numbers</h2>'
-        '<p class="warning">These runs failed, were marked invalid, or could not be read. '
-        "None of their figures appear in the tables or charts.</p>"
-        + _table(["run", "server", "status", "reason"], rows)
-        + "</section>"
-    )
+    badges = {run.run_id: _status_badge(run.status) for run in page.runs}
+    return left_out_html(page.runs, badges)
 
 
 def _notes_section(page: PageInput) -> str:
@@ -283,6 +276,12 @@ def render_page(page: PageInput) -> str:
     verdicts = verdicts_section_html(page.verdicts)
     if verdicts:
         nav_links.insert(0, '<a href="#verdicts">verdicts</a>')
+    profiles = _profiles_section(page)
+    if profiles:
+        nav_links.append('<a href="#profiles">dev vs production</a>')
+    robustness = robustness_html(page.runs)
+    if robustness:
+        nav_links.append('<a href="#robustness">robustness</a>')
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
     if page.sizing_html:
@@ -318,6 +317,8 @@ def render_page(page: PageInput) -> str:
         _notes_section(page),
         verdicts,
         _summary_section(page),
+        profiles,
+        robustness,
         page.sizing_html,
         _users_section(page),
         noise,

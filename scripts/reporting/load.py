@@ -6,7 +6,8 @@ The report is a pure function of `results/runs/*/`. Every run directory becomes 
 tidy frames: Locust's statistics (one row per run, window and endpoint), its per-second
 history, and resource samples when a run has them. A directory that cannot be read is never
 fatal: it becomes a record with status `unreadable` and the reason, so one corrupt run cannot
-hide the others, and failed or invalid runs never reach the numbers.
+hide the others, and failed or invalid runs never reach the numbers: their summary.json,
+when readable, is kept on the record only, so the report can show their figures apart.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from scripts.reporting.frames import (
     read_stats,
 )
 from scripts.reporting.hdr_frames import read_hdr_stats
+from scripts.reporting.profiles import DEV_PROFILE, database_unobserved
 
 
 class ReportStatus(StrEnum):
@@ -78,6 +80,8 @@ RUN_COLUMNS: Final = (
     "duration_s",
     "workers",
     "threads",
+    "profile",
+    "database_unobserved",
 )
 SHAPE_CONSTANT: Final = "constant"
 SHAPE_STEPS: Final = "steps"
@@ -166,11 +170,15 @@ def _number(value: float | None) -> float:
 
 def _run_figures(resources: WindowResources) -> dict[str, float]:
     """The figures the bench's resource sampling adds to a window's Aggregated row: MB, and
-    percent of one CPU core (so 200 is two cores busy); NaN for runs made before it."""
+    percent of one CPU core (so 200 is two cores busy); NaN for runs made before it, and
+    the proxy's and database's CPU NaN for runs without them."""
     return {
         "server_cpu_pct": _number(resources.server_cpu_pct),
         "server_rss_peak_mb": _number(resources.server_rss_peak_mb),
         "loadgen_cpu_pct": _number(resources.loadgen_cpu_pct),
+        "proxy_cpu_pct": _number(resources.proxy_cpu_pct),
+        "database_cpu_pct": _number(resources.database_cpu_pct),
+        "deployment_cpu_pct": _number(resources.deployment_cpu_pct),
     }
 
 
@@ -187,6 +195,8 @@ def _run_settings(run_id: str, meta: RunMeta) -> dict[str, Any]:
         "duration_s": float(meta.duration_s),
         "workers": int(meta.workers),
         "threads": int(meta.threads) if isinstance(meta.threads, int) else pd.NA,
+        "profile": meta.profile or DEV_PROFILE,
+        "database_unobserved": database_unobserved(meta.database),
     }
 
 
@@ -313,6 +323,15 @@ def _summary_notes(summary: RunSummary, stats: pd.DataFrame) -> list[str]:
     return notes
 
 
+def _kept_summary(run_dir: Path) -> RunSummary | None:
+    """A failed or invalid run's summary.json, when it has a readable one: its figures are
+    kept and shown apart (issue 16), never in the numbers. None when it has none."""
+    try:
+        return read_summary(run_dir / "summary.json")
+    except SchemaError:
+        return None
+
+
 def load_run(run_dir: Path) -> tuple[RunRecord, _RunFrames]:
     """Read one run directory; never raises for a corrupt one (it becomes `unreadable`)."""
     has_html = (run_dir / "locust.html").is_file()
@@ -329,7 +348,8 @@ def load_run(run_dir: Path) -> tuple[RunRecord, _RunFrames]:
     except SchemaError as problem:
         return record(ReportStatus.UNREADABLE, str(problem), None), _RunFrames()
     if meta.status is not Status.OK:
-        return record(meta.status, meta.reason or "no reason given", meta), _RunFrames()
+        reason = meta.reason or "no reason given"
+        return record(meta.status, reason, meta, summary=_kept_summary(run_dir)), _RunFrames()
     notes: list[str] = []
     window: WindowRecord | None = None
     try:

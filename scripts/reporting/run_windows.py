@@ -27,6 +27,7 @@ from typing import Final
 from loadtests.latency import min_samples, percentile_label
 from scripts.records.schema import RunMeta, StepSummary, WindowFigures
 from scripts.reporting.load import RunRecord
+from scripts.reporting.profiles import DEV_PROFILE, profile_rank, with_profile
 from scripts.reporting.tables import Group, server_rank
 
 GOODPUT_METRIC: Final = "goodput_rps"
@@ -41,28 +42,35 @@ METRIC_HEADINGS: Final[Mapping[str, str]] = MappingProxyType(
 
 @dataclass(frozen=True, order=True)
 class Configuration:
-    """What makes a server's numbers what they are, within one comparison group."""
+    """What makes a server's numbers what they are, within one comparison group: the server,
+    its workers and threads, and the deployment around it (meta.json's profile: runs of
+    different profiles are different configurations, never pooled)."""
 
     server: str
     workers: int
     threads: int | None
+    profile: str = DEV_PROFILE
 
     @property
-    def order(self) -> tuple[tuple[int, int, str], int, int]:
-        """Registry order of servers (the bench's), then workers, then threads."""
+    def order(self) -> tuple[tuple[int, int, str], tuple[int, str], int, int]:
+        """Registry order of servers (the bench's), then profile, workers and threads (the
+        summary tables' order)."""
         return (
             server_rank(self.server),
+            profile_rank(self.profile),
             self.workers,
             -1 if self.threads is None else self.threads,
         )
 
-    def label(self, ambiguous: bool) -> str:
+    def label(self, ambiguous: bool, profiles_shown: bool = False) -> str:
         """The server's name, with workers and threads when the same server appears with
-        several settings (the summary tables' labels)."""
-        if not ambiguous:
-            return self.server
-        threads = "" if self.threads is None else f"x{self.threads}t"
-        return f"{self.server} {self.workers}w{threads}"
+        several settings, and the profile when the runs hold several (the summary tables'
+        labels: `gunicorn 3w · production`)."""
+        name = self.server
+        if ambiguous:
+            threads = "" if self.threads is None else f"x{self.threads}t"
+            name = f"{self.server} {self.workers}w{threads}"
+        return with_profile(name, self.profile, profiles_shown)
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ def _values(figures: WindowFigures) -> dict[str, float | None]:
 
 
 def _configuration(meta: RunMeta) -> Configuration:
-    return Configuration(meta.server, int(meta.workers), meta.threads)
+    return Configuration(meta.server, int(meta.workers), meta.threads, meta.profile or DEV_PROFILE)
 
 
 def _step_group(meta: RunMeta, step: StepSummary) -> Group:

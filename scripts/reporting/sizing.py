@@ -2,7 +2,8 @@
 that serves nearly as much as the best one.
 
 A sweep (`WORKERS=1,2,4`) is one configuration per count; the answer compares them inside one
-comparison group (scenario, users, window, load shape) and one thread count, on goodput: the
+comparison group (scenario, users, window, load shape), one thread count and one profile
+(the deployment: a production sweep is never mixed with a dev one), on goodput: the
 requests per second that succeeded. The rule is the median one, "within 5 % of the best
 count's median", and says so: with one run per count it is all the data allows. When every
 count has repeats, the verdict engine (scripts/reporting/verdicts.py: Welch on logs, Holm)
@@ -23,6 +24,7 @@ from typing import Any, Final
 import pandas as pd
 
 from scripts.reporting.load import LoadedResults
+from scripts.reporting.profiles import DEV_PROFILE, profile_rank, several_profiles, with_profile
 from scripts.reporting.tables import Group, aggregate_rows, format_value, server_rank
 from scripts.reporting.verdicts import (
     DEFAULT_THRESHOLD,
@@ -92,12 +94,15 @@ class SizingAnswer:
     threshold: float
     # (workers, its verdict against the best count), when every count was repeated
     verdicts: tuple[tuple[int, Verdict], ...] = ()
+    profile: str = DEV_PROFILE
+    profiles_shown: bool = False  # the report holds several profiles: name this one
 
     @property
     def label(self) -> str:
         spec = SERVERS.get(self.server)
         name = spec.label(self.threads) if spec else self.server
-        return name + ("" if self.threads is None else f", {self.threads} thread(s)")
+        name += "" if self.threads is None else f", {self.threads} thread(s)"
+        return with_profile(name, self.profile, self.profiles_shown)
 
     @property
     def best(self) -> CountFigures:
@@ -152,14 +157,15 @@ def _threads(value: Any) -> int | None:
 def sizing_answers(
     per_run: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
 ) -> list[SizingAnswer]:
-    """One answer per (comparison group, server, threads) measured at two or more worker
-    counts, in the report's order (group, then interface and registry order)."""
-    keyed: dict[tuple[Group, str, int | None], list[Any]] = {}
+    """One answer per (comparison group, server, threads, profile) measured at two or more
+    worker counts, in the report's order (group, then interface and registry order)."""
+    keyed: dict[tuple[Group, str, int | None, str], list[Any]] = {}
     for index, row in per_run.iterrows():
-        key = (Group.of(row), str(row["server"]), _threads(row["threads"]))
+        key = (Group.of(row), str(row["server"]), _threads(row["threads"]), str(row["profile"]))
         keyed.setdefault(key, []).append(index)
+    shown = several_profiles(per_run["profile"]) if "profile" in per_run else False
     answers = []
-    for (group, server, threads), indexes in keyed.items():
+    for (group, server, threads, profile), indexes in keyed.items():
         rows = per_run.loc[indexes]
         by_workers: dict[int, pd.DataFrame] = {
             int(str(workers)): runs for workers, runs in rows.groupby("workers")
@@ -175,8 +181,18 @@ def sizing_answers(
             )
             for workers, runs in sorted(by_workers.items())
         )
-        answers.append(_with_verdicts(SizingAnswer(group, server, threads, counts, threshold)))
-    answers.sort(key=lambda a: (a.group.label, server_rank(a.server), a.threads or 0))
+        answer = SizingAnswer(
+            group, server, threads, counts, threshold, profile=profile, profiles_shown=shown
+        )
+        answers.append(_with_verdicts(answer))
+    answers.sort(
+        key=lambda a: (
+            a.group.label,
+            server_rank(a.server),
+            profile_rank(a.profile),
+            a.threads or 0,
+        )
+    )
     return answers
 
 

@@ -2,7 +2,8 @@
 
 Only comparable runs are put side by side: a comparison group is one (scenario, users,
 window length, load shape), and inside a group one configuration is one (server, workers,
-threads). A configuration measured several times shows the median and the min-max range of its runs,
+threads, profile): runs of different deployments (dev, production, ...) never pool. A
+configuration measured several times shows the median and the min-max range of its runs,
 because one number from one run is noise and a mean would hide an outlier run.
 """
 
@@ -21,13 +22,20 @@ from scripts.records.schema import RunMeta
 from scripts.reporting.frames import AGGREGATED
 from scripts.reporting.hdr_frames import HISTOGRAM_COLUMN, pooled_percentiles
 from scripts.reporting.load import SHAPE_CONSTANT, RunRecord
+from scripts.reporting.profiles import (
+    PROFILE_SEPARATOR,
+    database_unobserved,
+    profile_rank,
+    several_profiles,
+    with_profile,
+)
 from servers.registry import SERVERS, Interface, server_names
 
 # One row of a summary frame (pandas-stubs types a row as a Series).
 Row: TypeAlias = "pd.Series[Any]"
 
 GROUP_KEYS: Final = ("scenario", "shape", "users", "duration_s")
-CONFIG_KEYS: Final = (*GROUP_KEYS, "server", "workers", "threads")
+CONFIG_KEYS: Final = (*GROUP_KEYS, "server", "workers", "threads", "profile")
 # Metric column -> its heading in the Markdown and HTML tables.
 SUMMARY_METRICS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -42,14 +50,24 @@ SUMMARY_METRICS: Final[Mapping[str, str]] = MappingProxyType(
         "p999_ms": "p99.9 ms",
     }
 )
-# Shown only where runs carry them (summary.json of a bench with resource sampling).
+# Shown only where runs carry them (summary.json of a bench with resource sampling; the
+# proxy's and database's only for runs with nginx or the harness's PostgreSQL).
 RESOURCE_METRICS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "server_cpu_pct": "server CPU %",
+        "proxy_cpu_pct": "proxy CPU %",
+        "database_cpu_pct": "database CPU %",
+        "deployment_cpu_pct": "deployment CPU %",
         "server_rss_peak_mb": "server peak RSS MB",
         "loadgen_cpu_pct": "Locust CPU %",
     }
 )
+# The parts of a deployment besides the server: the deployment's total is shown only beside
+# them (without them it is the server's CPU again).
+DEPLOYMENT_PARTS: Final = ("proxy_cpu_pct", "database_cpu_pct")
+DATABASE_CPU: Final = "database_cpu_pct"
+# A database CPU cell of runs on an external PostgreSQL (meta.json database.cpu_observed).
+NOT_OBSERVED: Final = "not observed (external database)"
 # Shown only where a group has repeats.
 REPEAT_METRICS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -153,23 +171,26 @@ def _threads_text(threads: Any) -> str:
     return "-" if pd.isna(threads) else str(int(threads))
 
 
-def config_label(row: Row, ambiguous: bool) -> str:
+def config_label(row: Row, ambiguous: bool, profiles_shown: bool = False) -> str:
     """A configuration's name in charts: the server (as the registry names it for its thread
     count: gunicorn with THREADS > 1 is `gunicorn gthread`), plus its workers and threads
-    when the same server appears with several settings (`ambiguous`)."""
+    when the same server appears with several settings (`ambiguous`), plus its profile when
+    the report holds several (`gunicorn 3w · production`)."""
     threads: int | None = None if pd.isna(row["threads"]) else int(row["threads"])
     spec = SERVERS.get(str(row["server"]))
     name = spec.label(threads) if spec else str(row["server"])
-    if not ambiguous:
-        return name
-    return f"{name} {int(row['workers'])}w" + ("" if threads is None else f"x{threads}t")
+    if ambiguous:
+        name = f"{name} {int(row['workers'])}w" + ("" if threads is None else f"x{threads}t")
+    return with_profile(name, str(row["profile"]), profiles_shown)
 
 
 def _series_labels(summary: pd.DataFrame) -> list[str]:
-    """One label per summary row, made unambiguous within its comparison group."""
+    """One label per summary row, made unambiguous within its comparison group; every label
+    names its profile when the summary holds several."""
     per_server = summary.groupby([*GROUP_KEYS, "server"])["server"].transform("size")
+    shown = several_profiles(summary["profile"])
     return [
-        config_label(row, ambiguous=int(count) > 1)
+        config_label(row, ambiguous=int(count) > 1, profiles_shown=shown)
         for (_, row), count in zip(summary.iterrows(), per_server, strict=True)
     ]
 
@@ -182,6 +203,7 @@ def _config_order(row: Mapping[str, Any]) -> tuple[Any, ...]:
         int(row["users"]),
         float(row["duration_s"]),
         server_rank(str(row["server"])),
+        profile_rank(str(row["profile"])),
         int(row["workers"]),
         -1 if pd.isna(threads) else int(threads),
     )
@@ -222,6 +244,7 @@ def summarize(stats: pd.DataFrame) -> pd.DataFrame:
         *CONFIG_KEYS,
         "label",
         "production_grade",
+        "database_unobserved",
         "runs",
         *itertools.chain.from_iterable(
             (metric, f"{metric}_min", f"{metric}_max") for metric in ALL_METRICS
@@ -236,6 +259,7 @@ def summarize(stats: pd.DataFrame) -> pd.DataFrame:
     for keys, runs in per_run.groupby(list(CONFIG_KEYS), dropna=False, sort=False):
         row: dict[str, Any] = dict(zip(CONFIG_KEYS, keys, strict=True))
         row["production_grade"] = bool(runs["production_grade"].all())
+        row["database_unobserved"] = bool(runs["database_unobserved"].astype(bool).any())
         row["runs"] = len(runs)
         for metric in ALL_METRICS:
             values = pd.to_numeric(runs.get(metric, pd.Series(dtype=float)), errors="coerce")
@@ -298,6 +322,24 @@ def comparability_notes(runs: Sequence[RunRecord]) -> list[str]:
     return notes
 
 
+def database_notes(runs: Sequence[RunRecord]) -> list[str]:
+    """Say which runs used a database whose CPU the harness could not observe (an external
+    PostgreSQL given by DATABASE_URL, meta.json database.cpu_observed false): their
+    database CPU is unknown, not zero, and their goodput per core counts the server alone."""
+    unobserved = [
+        run.run_id
+        for run in runs
+        if run.usable and run.meta is not None and database_unobserved(run.meta.database)
+    ]
+    if not unobserved:
+        return []
+    return [
+        f"The database's CPU was not observed for {len(unobserved)} run(s) on an external "
+        f"database ({', '.join(unobserved)}): its CPU is not in their database or deployment "
+        "CPU, nor in their goodput per CPU core."
+    ]
+
+
 WHOLE_NUMBER_SETTINGS: Final = ("workers", "threads", "users", "repeat_index")
 
 
@@ -318,6 +360,7 @@ def runs_table(runs: Sequence[RunRecord]) -> pd.DataFrame:
                 "reason": run.reason,
                 "server": run.setting("server") or "",
                 "server_version": run.setting("server_version"),
+                "profile": run.setting("profile") or "",
                 "workers": _whole(run.setting("workers")),
                 "threads": _whole(run.setting("threads")),
                 "scenario": run.setting("scenario") or "",
@@ -375,10 +418,35 @@ def format_cell(row: Row, metric: str) -> Cell:
     return cell
 
 
+def _resource_metrics(rows: pd.DataFrame) -> list[str]:
+    """The resource columns one group's table shows: those some run of it has (the database
+    also where its CPU was not observed, to say so), the deployment's total only beside a
+    proxy or database column."""
+    unobserved = bool(rows["database_unobserved"].astype(bool).any())
+    shown = [
+        m for m in RESOURCE_METRICS if rows[m].notna().any() or (m == DATABASE_CPU and unobserved)
+    ]
+    if not any(part in shown for part in DEPLOYMENT_PARTS):
+        shown = [m for m in shown if m != "deployment_cpu_pct"]
+    return shown
+
+
+def _dev_mark(row: Row) -> str:
+    """ "(dev)" marks a development server; beside a profile's name (`· dev`) it says so in
+    full, so a server and a deployment are never confused."""
+    return " (dev server)" if PROFILE_SEPARATOR in str(row["label"]) else " (dev)"
+
+
+def _metric_cell(row: Row, metric: str) -> Cell:
+    if metric == DATABASE_CPU and bool(row["database_unobserved"]) and pd.isna(row[metric]):
+        return Cell(NOT_OBSERVED)
+    return format_cell(row, metric)
+
+
 def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     """Headings and cells of one group's summary table (resource columns only when some
     run of the group has them)."""
-    metrics = [*SUMMARY_METRICS, *(m for m in RESOURCE_METRICS if rows[m].notna().any())]
+    metrics = [*SUMMARY_METRICS, *_resource_metrics(rows)]
     if (rows["runs"] > 1).any():
         metrics += [m for m in REPEAT_METRICS if m in rows and rows[m].notna().any()]
     names = {**ALL_METRICS, **REPEAT_METRICS}
@@ -386,12 +454,12 @@ def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     headings += [names[m] for m in metrics]
     cells = [
         [
-            Cell(str(row["label"]) + ("" if row["production_grade"] else " (dev)")),
+            Cell(str(row["label"]) + ("" if row["production_grade"] else _dev_mark(row))),
             Cell(interface_of(str(row["server"]))),
             Cell(str(int(row["workers"]))),
             Cell(_threads_text(row["threads"])),
             Cell(str(int(row["runs"]))),
-            *(format_cell(row, metric) for metric in metrics),
+            *(_metric_cell(row, metric) for metric in metrics),
         ]
         for _, row in rows.iterrows()
     ]
@@ -408,14 +476,16 @@ def _markdown_table(
     return [line(headings), "| " + " | ".join(align) + " |", *(line(row) for row in cells)]
 
 
-def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Sequence[str]) -> str:
-    """summary.md: one table per comparison group, the notes, and the runs left out."""
+def summary_markdown(summary: pd.DataFrame, notes: Sequence[str]) -> str:
+    """summary.md's start: one table per comparison group and the notes (the runs left out
+    follow, from left_out.py)."""
     lines = ["# Benchmark summary", ""]
     lines.append(
         "Figures cover each run's measured window only. With several runs of one "
         "configuration a cell shows the median and, in brackets, the min-max over the runs. "
         "Runs with a different scenario, user count, window length or load shape (constant or "
-        "steps) are in separate tables."
+        "steps) are in separate tables; runs of different profiles (the deployment around the "
+        "server) are separate rows, named by their profile."
     )
     for group, rows in groups_of(summary):
         lines += ["", f"## {group.label}", ""]
@@ -426,12 +496,4 @@ def summary_markdown(summary: pd.DataFrame, runs: Sequence[RunRecord], notes: Se
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in notes]
-    excluded = [run for run in runs if not run.usable]
-    if excluded:
-        lines += ["", "## Runs not in the numbers", ""]
-        lines += _markdown_table(
-            ["run", "status", "reason"],
-            [[run.run_id, run.status.value, run.reason] for run in excluded],
-            text_columns=3,
-        )
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from typing import Final
 
 from scripts.records.schema import ConfigurationSpread, VerdictGroup, VerdictsRecord, VerdictTable
 from scripts.reporting.load import RunRecord
+from scripts.reporting.profiles import several_profiles
 from scripts.reporting.run_windows import (
     GOODPUT_METRIC,
     VERDICT_METRICS,
@@ -73,8 +74,15 @@ class _GroupKey:
         return self.group.label + (f" · bench {self.bench_id}" if self.bench_id else "")
 
 
-def _sides(windows: Sequence[MeasuredWindow]) -> list[Side]:
-    """One side per configuration, in registry order, labelled as the summary labels it."""
+def profiles_shown(windows: Sequence[MeasuredWindow]) -> bool:
+    """Whether labels name the profile: the usable runs hold several (as in the summary,
+    which holds usable runs only)."""
+    return several_profiles(window.configuration.profile for window in windows)
+
+
+def _sides(windows: Sequence[MeasuredWindow], profiles_shown: bool) -> list[Side]:
+    """One side per configuration (profile included), in registry order, labelled as the
+    summary labels it."""
     by_configuration: dict[Configuration, list[MeasuredWindow]] = {}
     for window in windows:
         by_configuration.setdefault(window.configuration, []).append(window)
@@ -82,7 +90,9 @@ def _sides(windows: Sequence[MeasuredWindow]) -> list[Side]:
     servers = [configuration.server for configuration in ordered]
     return [
         Side(
-            configuration.label(ambiguous=servers.count(configuration.server) > 1),
+            configuration.label(
+                ambiguous=servers.count(configuration.server) > 1, profiles_shown=profiles_shown
+            ),
             tuple(by_configuration[configuration]),
         )
         for configuration in ordered
@@ -97,6 +107,7 @@ def _spread(side: Side) -> ConfigurationSpread:
         server=configuration.server,
         workers=configuration.workers,
         threads=configuration.threads,
+        profile=configuration.profile,
         run_ids=side.run_ids,
         goodput_cv=None if variation is None else variation.cv,
         noisy=variation is not None and variation.noisy,
@@ -159,9 +170,12 @@ def _baseline_table(
 
 
 def _judge_group(
-    key: _GroupKey, windows: Sequence[MeasuredWindow], options: VerdictOptions
+    key: _GroupKey,
+    windows: Sequence[MeasuredWindow],
+    options: VerdictOptions,
+    profiles_shown: bool,
 ) -> VerdictGroup:
-    sides = _sides(windows)
+    sides = _sides(windows, profiles_shown)
     tables: list[VerdictTable] = []
     notes: list[str] = []
     if max(len(side.windows) for side in sides) < MIN_REPETITIONS:
@@ -259,8 +273,9 @@ def _grouped(
 def judge_results(runs: Sequence[RunRecord], options: VerdictOptions) -> VerdictsRecord:
     """verdicts.json's record for the report's runs (usable runs only enter the numbers)."""
     usable = [window for window in measured_windows(runs) if window.usable]
+    shown = profiles_shown(usable)
     groups = tuple(
-        _judge_group(key, members, options)
+        _judge_group(key, members, options, shown)
         for key, members in _grouped(usable, options.pool).items()
     )
     return VerdictsRecord(
@@ -277,8 +292,9 @@ def judge_results(runs: Sequence[RunRecord], options: VerdictOptions) -> Verdict
 def known_baselines(runs: Sequence[RunRecord], pool: bool) -> set[str]:
     """Every name BASELINE may take for these runs: servers and configuration labels."""
     usable = [window for window in measured_windows(runs) if window.usable]
+    shown = profiles_shown(usable)
     names: set[str] = set()
     for members in _grouped(usable, pool).values():
-        for side in _sides(members):
+        for side in _sides(members, shown):
             names |= {side.label, side.windows[0].configuration.server}
     return names

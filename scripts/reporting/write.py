@@ -8,11 +8,15 @@ from pathlib import Path
 from scripts.records.store import write_json
 from scripts.reporting.charts import ChartFile, draw_charts
 from scripts.reporting.html import PageInput, render_page
+from scripts.reporting.left_out import left_out_markdown
 from scripts.reporting.load import LoadedResults
 from scripts.reporting.noise import noise_report, with_noise_markdown
+from scripts.reporting.profile_pairs import profile_pairs, profiles_markdown
+from scripts.reporting.robustness import robustness_markdown
 from scripts.reporting.sizing import per_run_rows, sizing_answers, sizing_html, sizing_markdown
 from scripts.reporting.tables import (
     comparability_notes,
+    database_notes,
     resolution_notes,
     runs_table,
     summarize,
@@ -62,13 +66,21 @@ def write_report(
     notes = [
         *resolution_notes(summary),
         *comparability_notes(results.runs),
+        *database_notes(results.runs),
         *_run_notes(results),
     ]
     sizing = sizing_answers(per_run_rows(results))
     charts = draw_charts(results, summary, _fresh_charts_dir(output_dir))
     _write_text(output_dir / "summary.csv", summary.to_csv(index=False))
     noise = noise_report(results, summary)
-    markdown = summary_markdown(summary, results.runs, notes) + sizing_markdown(sizing)
+    pairs = profile_pairs(summary)
+    markdown = (
+        summary_markdown(summary, notes)
+        + left_out_markdown(results.runs)
+        + profiles_markdown(pairs)
+        + robustness_markdown(results.runs)
+        + sizing_markdown(sizing)
+    )
     _write_text(output_dir / "summary.md", with_noise_markdown(markdown, noise))
     _write_text(output_dir / "runs.csv", runs_table(results.runs).to_csv(index=False))
     verdicts = judge_results(results.runs, verdict_options or VerdictOptions())
@@ -83,6 +95,7 @@ def write_report(
         selection=selection,
         verdicts=verdicts,
         sizing_html=sizing_html(sizing),
+        profile_pairs=tuple(pairs),
         noise=noise,
     )
     index = output_dir / "index.html"

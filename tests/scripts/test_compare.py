@@ -279,3 +279,39 @@ def test_help_lists_the_exit_statuses() -> None:
         check=True,
     )
     assert "4 slower" in completed.stdout and "5 no verdict" in completed.stdout
+
+
+def test_a_different_profile_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, cand = sides(tmp_path, TIGHT, TIGHT, profile="production")
+    output = tmp_path / "out"
+    status, out, err = run_compare(capsys, base, cand, "--output", str(output))
+    assert status == ExitStatus.BAD_INPUT
+    assert "profile differs: base dev, candidate production" in err
+    assert not output.exists() and not out
+
+
+def test_profiles_are_matched_profile_by_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both sides hold dev and production runs: each profile is compared with itself only
+    (the candidate's production runs are 20 % slower, its dev runs the same)."""
+    base = derive_side(tmp_path / "base", "bd", TIGHT)
+    derive_side(base, "bp", TIGHT, meta={"profile": "production"})
+    cand = derive_side(tmp_path / "cand", "cd", SHUFFLED)
+    slower = [value * 0.8 for value in TIGHT]
+    derive_side(cand, "cp", slower, meta={"profile": "production"})
+    output = tmp_path / "out"
+    status, _, _ = run_compare(capsys, base, cand, "--output", str(output))
+    assert status == ExitStatus.SLOWER
+    by_profile = {c.profile: c for c in written(output).configurations}
+    assert sorted(by_profile) == ["dev", "production"]
+    assert by_profile["production"].label.startswith("gunicorn 2wx1t · production ")
+    assert all(
+        run_id.split("-")[-1].startswith("cp")
+        for run_id in by_profile["production"].candidate_run_ids
+    )
+    goodput = {p: c.verdicts[0] for p, c in by_profile.items()}
+    assert goodput["production"].outcome == "slower"
+    assert goodput["dev"].outcome == "no detectable difference"

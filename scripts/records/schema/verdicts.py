@@ -147,6 +147,7 @@ class ConfigurationSpread:
     goodput_cv: float | None
     noisy: bool
     noisy_machine_runs: int = 0  # runs whose window the machine's noise flagged
+    profile: str = "dev"  # the deployment (meta.json's profile); older files: dev
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -285,6 +286,7 @@ class ComparedConfiguration:
     candidate_goodput_cv: float | None
     verdicts: tuple[VerdictEntry, ...]
     not_compared: tuple[NotCompared, ...] = ()
+    profile: str = "dev"  # the deployment (meta.json's profile); older files: dev
 
     def to_json(self) -> dict[str, Any]:
         return _with_verdicts(_plain(self), self.verdicts, self.not_compared)

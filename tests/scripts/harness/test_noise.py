@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.harness.judge import is_noisy
 from scripts.harness.noise import (
     OTHER_CPU_NOISY_PCT,
     STEAL_NOISY_PCT,
@@ -33,6 +34,20 @@ def test_flags_fire_only_above_their_thresholds() -> None:
     [other] = noise_flags(0.0, 42.0)
     assert other == "other processes 42 % of a CPU (above 10 %)"
     assert len(noise_flags(6.0, 11.0)) == 2
+
+
+def test_bench_and_calibrate_flag_noise_by_the_same_limits() -> None:
+    # bench's machine_noisy (judge.is_noisy) and calibrate's flags (noise_flags) once had
+    # other-CPU limits of 15 % and 10 %: a window between the two was noisy to one only.
+    for steal_pct, other_pct in (
+        (STEAL_NOISY_PCT, OTHER_CPU_NOISY_PCT),
+        (STEAL_NOISY_PCT + 0.5, 0.0),
+        (0.0, OTHER_CPU_NOISY_PCT + 0.5),
+        (None, OTHER_CPU_NOISY_PCT + 5),
+        (None, None),
+    ):
+        assert is_noisy(steal_pct, other_pct) is bool(noise_flags(steal_pct, other_pct))
+    assert is_noisy(0.0, OTHER_CPU_NOISY_PCT + 0.5)
 
 
 def test_capacity_lent_is_the_overall_rate_against_the_probes_own_reference() -> None:

@@ -28,13 +28,15 @@ def _rows(
     server: str = "gunicorn",
     threads: int | None = 1,
     users: int = 16,
+    profile: str = "dev",
 ) -> pd.DataFrame:
     """Per-run rows of one sweep: one row per run, as per_run_rows gives them."""
     return pd.DataFrame(
         [
             {
-                "run_id": f"{server}-{workers}w-{index}",
+                "run_id": f"{server}-{profile}-{workers}w-{index}",
                 "server": server,
+                "profile": profile,
                 "scenario": "mixed",
                 "shape": "constant",
                 "users": users,
@@ -73,6 +75,20 @@ def test_memory_per_worker_and_time_to_ready_stand_beside_each_count() -> None:
     text = sizing_markdown([answer])
     assert "| 4 (best) | 1 | 800.0 | +0.0 % | 160.0 | 40.0 | 0.90 |" in text
     assert "| 1 | 1 | 400.0 | -50.0 % | 70.0 | 70.0 | 0.60 |" in text
+
+
+def test_a_sweep_per_profile_is_answered_apart_and_named() -> None:
+    dev = _rows({1: [400.0], 2: [700.0]})
+    production = _rows({1: [300.0], 2: [310.0], 4: [320.0]}, profile="production")
+    answers = sizing_answers(pd.concat([dev, production], ignore_index=True))
+    by_profile = {answer.profile: answer for answer in answers}
+    assert sorted(by_profile) == ["dev", "production"]
+    assert [c.workers for c in by_profile["dev"].counts] == [1, 2]
+    assert [c.workers for c in by_profile["production"].counts] == [1, 2, 4]
+    assert by_profile["production"].label == "gunicorn, 1 thread(s) · production"
+    # one profile only: no profile in the label
+    [alone] = sizing_answers(production)
+    assert alone.label == "gunicorn, 1 thread(s)"
 
 
 def test_only_sweeps_get_an_answer_each_group_and_thread_count_apart() -> None:

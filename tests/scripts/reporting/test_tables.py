@@ -11,6 +11,7 @@ import pandas as pd
 from scripts.reporting.load import load_run
 from scripts.reporting.tables import (
     ALL_METRICS,
+    NOT_OBSERVED,
     Group,
     comparability_notes,
     display_rows,
@@ -79,8 +80,11 @@ def test_runs_table_lists_unreadable_runs_with_what_they_say(tmp_path: Path) -> 
     assert table.loc[corrupt.name, "shape"] == ""
 
 
-def _aggregated_stats(configs: list[tuple[str, int, int | None]]) -> pd.DataFrame:
-    """One Aggregated row per (server, workers, threads), as the loader gives them."""
+def _aggregated_stats(
+    configs: list[tuple[str, int, int | None]], profiles: list[str] | None = None
+) -> pd.DataFrame:
+    """One Aggregated row per (server, workers, threads) and profile (dev by default), as
+    the loader gives them; the figures only tell the rows apart."""
     return pd.DataFrame(
         [
             {
@@ -93,6 +97,8 @@ def _aggregated_stats(configs: list[tuple[str, int, int | None]]) -> pd.DataFram
                 "duration_s": 5.0,
                 "workers": workers,
                 "threads": pd.NA if threads is None else threads,
+                "profile": "dev" if profiles is None else profiles[index],
+                "database_unobserved": False,
                 "endpoint": "Aggregated",
                 **{metric: 10.0 + index for metric in ALL_METRICS},
             }
@@ -132,3 +138,52 @@ def test_tables_group_servers_by_interface_and_name_gthread_once() -> None:
 def test_gunicorn_sync_and_gthread_side_by_side_keep_their_counts() -> None:
     summary = summarize(_aggregated_stats([("gunicorn", 2, 1), ("gunicorn", 2, 4)]))
     assert list(summary["label"]) == ["gunicorn 2wx1t", "gunicorn gthread 2wx4t"]
+
+
+def test_profiles_never_pool_and_every_label_names_its_profile() -> None:
+    configs: list[tuple[str, int, int | None]] = [
+        ("gunicorn", 2, 1),
+        ("gunicorn", 2, 1),
+        ("runserver", 1, None),
+    ]
+    summary = summarize(_aggregated_stats(configs, ["production", "dev", "dev"]))
+    assert list(summary["runs"]) == [1, 1, 1]
+    assert list(zip(summary["server"], summary["profile"], strict=True)) == [
+        ("runserver", "dev"),
+        ("gunicorn", "dev"),
+        ("gunicorn", "production"),
+    ]
+    assert list(summary["label"]) == [
+        "runserver · dev",
+        "gunicorn 2wx1t · dev",
+        "gunicorn 2wx1t · production",
+    ]
+    _, cells = display_rows(summary)
+    assert cells[0][0].value == "runserver · dev (dev server)"
+    # one profile only: labels as before, no profile named
+    alone = summarize(_aggregated_stats(configs, ["dev", "dev", "dev"]))
+    assert list(alone["runs"]) == [1, 2]
+    assert list(alone["label"]) == ["runserver", "gunicorn"]
+    assert display_rows(alone)[1][0][0].value == "runserver (dev)"
+
+
+def test_proxy_and_database_cpu_columns_only_where_runs_have_them() -> None:
+    configs: list[tuple[str, int, int | None]] = [("gunicorn", 2, 1), ("uwsgi", 2, None)]
+    stats = _aggregated_stats(configs)
+    without = stats.assign(proxy_cpu_pct=float("nan"), database_cpu_pct=float("nan"))
+    headings, _ = display_rows(summarize(without))
+    assert "proxy CPU %" not in headings and "database CPU %" not in headings
+    assert "deployment CPU %" not in headings  # it is the server's CPU again
+    headings, cells = display_rows(summarize(stats))
+    for heading in ("proxy CPU %", "database CPU %", "deployment CPU %"):
+        column = headings.index(heading)
+        assert [row[column].value for row in cells] == ["10", "11"]
+
+
+def test_an_unobserved_database_says_so_instead_of_an_empty_cell() -> None:
+    configs: list[tuple[str, int, int | None]] = [("gunicorn", 2, 1), ("uwsgi", 2, None)]
+    stats = _aggregated_stats(configs).assign(database_cpu_pct=float("nan"))
+    stats.loc[0, "database_unobserved"] = True
+    headings, cells = display_rows(summarize(stats))
+    column = headings.index("database CPU %")
+    assert [row[column].value for row in cells] == [NOT_OBSERVED, "-"]

@@ -202,3 +202,33 @@ def test_verdicts_json_record_round_trips() -> None:
     record = fixture_record(baseline="uvicorn")
     document = json.loads(json.dumps(record.to_json(), allow_nan=False))
     assert VerdictsRecord.from_json(document) == record
+
+
+def test_profiles_are_configurations_of_their_own_named_in_labels(tmp_path: Path) -> None:
+    """One server under dev and production: two sides, never pooled, each label naming its
+    profile; the production runs here are copies with their goodput scaled by 0.8."""
+    derive_side(tmp_path, "d", TIGHT)
+    derive_side(tmp_path, "p", [value * 0.8 for value in TIGHT], meta={"profile": "production"})
+    record = judge_results(runs_of(tmp_path), VerdictOptions())
+    (group,) = record.groups
+    by_profile = {c.profile: c for c in group.configurations}
+    assert sorted(by_profile) == ["dev", "production"]
+    assert by_profile["dev"].label == "gunicorn 2wx1t · dev"
+    assert by_profile["production"].label == "gunicorn 2wx1t · production"
+    assert all(len(c.run_ids) == len(TIGHT) for c in group.configurations)
+    (table,) = group.tables
+    assert table.reference_label == "gunicorn 2wx1t · dev"
+    goodput = [v for v in table.verdicts if v.metric == "goodput_rps"]
+    assert [(v.candidate, v.outcome) for v in goodput] == [
+        ("gunicorn 2wx1t · production", "slower")
+    ]
+    assert "gunicorn 2wx1t · production" in known_baselines(runs_of(tmp_path), pool=False)
+    assert VerdictsRecord.from_json(record.to_json()) == record
+
+
+def test_one_profile_only_keeps_labels_without_it(tmp_path: Path) -> None:
+    derive_side(tmp_path, "p", TIGHT, meta={"profile": "production"})
+    derive_side(tmp_path, "u", TIGHT, meta={"profile": "production", "server": "uwsgi"})
+    (group,) = judge_results(runs_of(tmp_path), VerdictOptions()).groups
+    assert [c.label for c in group.configurations] == ["gunicorn", "uwsgi"]
+    assert {c.profile for c in group.configurations} == {"production"}
