@@ -15,7 +15,7 @@ from scripts.harness.console import Console
 from scripts.harness.measure import LoadOutcome, RunIdentity, measure_load
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, ServerRun
-from scripts.harness.robustness import robustness_checks
+from scripts.harness.robustness import BENCH_SLOW_CLIENTS, robustness_checks
 from scripts.harness.session import (
     EXPECTED_FAILURES,
     ServerSession,
@@ -149,14 +149,18 @@ def _with_deployment(meta: RunMeta, session: ServerSession) -> RunMeta:
 
 
 def _robustness(
-    running: RunningServer, launch: LaunchRequest, tokens: IssuedTokens | None
+    running: RunningServer,
+    launch: LaunchRequest,
+    tokens: IssuedTokens | None,
+    slow_s: float | None,
 ) -> dict[str, object]:
     """CHECKS=robustness against the deployment's front, after the load; the graceful stop
     ends the server, which the session then finds stopped."""
     if tokens is None or not tokens.users:
         raise SessionFailedError("robustness checks need an issued access token")
+    slow = BENCH_SLOW_CLIENTS if slow_s is None else replace(BENCH_SLOW_CLIENTS, duration_s=slow_s)
     figures = robustness_checks(
-        launch.host, launch.port, tokens.users[0].access, lambda: stop(running)
+        launch.host, launch.port, tokens.users[0].access, lambda: stop(running), slow
     )
     return figures.to_json()
 
@@ -248,7 +252,9 @@ def run_one(
             if "robustness" in plan.checks and load.summary is not None:
                 console.say(f"{label} robustness checks (slow clients, oversize, graceful stop)")
                 with session.timer.phase("checks"):
-                    robustness = _robustness(running, launch, context.tokens)
+                    robustness = _robustness(
+                        running, launch, context.tokens, plan.robustness_slow_s
+                    )
     except BaseException as error:  # recorded, published, then re-raised unless expected
         raised = error
         meta = _with_deployment(meta, session)

@@ -180,6 +180,7 @@ class BenchPlan:
     loadgen_burn_ms: float = 0.0
     deployment: Deployment = field(default_factory=Deployment)
     checks: tuple[str, ...] = ()
+    robustness_slow_s: float | None = None  # None: the checks' own bound (10 s)
 
     @property
     def users(self) -> int:
@@ -413,6 +414,10 @@ def build_parser() -> OneLineErrorParser:
         help="the run provokes errors on purpose (overload, slow clients): its errors are "
         "figures, not a gate; a server that dies still fails it",
     )
+    # tests and the tiny lesson only: how long the robustness checks' slow clients trickle
+    parser.add_argument(
+        "--robustness-slow-s", type=duration_seconds, default=None, help=argparse.SUPPRESS
+    )
     # tests only: burn Locust CPU per task to starve the generator on purpose
     parser.add_argument("--loadgen-burn-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -474,6 +479,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         errors_expected=args.errors_expected,
         deployment=deployment_of(args.proxy, args.db),
         checks=args.checks,
+        robustness_slow_s=args.robustness_slow_s,
     )
 
 

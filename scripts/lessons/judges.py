@@ -462,8 +462,78 @@ def graceful_stop(experiments: Experiments) -> Finding:
     )
 
 
+def asgi_payoff(experiments: Experiments) -> Finding:
+    """Section 6: the async view under ASGI servers against the sync view under every
+    server, at 16 users."""
+    sync, asynchronous = experiments["io"], experiments["async"]
+    users = max(sync.users(), default=0)
+    sync_labels = [
+        label for label in sync.labels() if label.split(" ")[0] in ("gunicorn", "uvicorn", "daphne")
+    ]
+    async_labels = asynchronous.labels()
+    rows = {f"{label}, sync view": median(sync.goodput(label, users)) for label in sync_labels}
+    rows |= {f"{label}, async view": median(asynchronous.goodput(label)) for label in async_labels}
+    figures = tuple(Figure(label, {"goodput rps": _rate(value)}) for label, value in rows.items())
+    chart = Series(
+        f"Goodput at {users} users on a 50 ms wait: sync DRF view or async Django view",
+        "server and view",
+        "successful requests per second",
+        tuple(rows),
+        MappingProxyType({"goodput": tuple(rows.values())}),
+    )
+    threaded = "gunicorn gthread (4 threads)"
+    if "uvicorn" not in async_labels or threaded not in sync_labels:
+        return _unsupported(
+            "Uvicorn's async run or gunicorn gthread's sync run is missing",
+            sync,
+            asynchronous,
+            figures=figures,
+            chart=chart,
+        )
+    payoff = judge(
+        Comparison(
+            "goodput_rps",
+            f"{threaded}, sync view",
+            sync.goodput(threaded, users),
+            "uvicorn, async view",
+            asynchronous.goodput("uvicorn"),
+        )
+    )
+    handoff = judge(
+        Comparison(
+            "goodput_rps",
+            "uvicorn, async view",
+            asynchronous.goodput("uvicorn"),
+            "uvicorn, sync view",
+            sync.goodput("uvicorn", users),
+        )
+    )
+    comparisons = (headline(payoff), headline(handoff))
+    caveats = (*_failures(sync, asynchronous), *_noise_caveat(sync, asynchronous))
+    if payoff.outcome is Outcome.FASTER and payoff.ratio and payoff.ratio >= CONCURRENCY_RATIO:
+        reason = (
+            f"where a view awaits I/O, one ASGI process served {payoff.ratio:.1f} times what "
+            f"a 4-thread gunicorn worker did at {users} users. DRF's views are sync: under "
+            "Uvicorn they run in a thread pool, and the same wait as a sync view gave "
+            f"{_rate(median(sync.goodput('uvicorn', users)))} requests per second against "
+            f"{_rate(median(asynchronous.goodput('uvicorn')))} as an async view. ASGI pays "
+            "off for async code, not for a sync DRF app; real-time (WebSockets) is what "
+            "Daphne was built for and is not measured here"
+        )
+        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, comparisons, chart, caveats)
+    return _unsupported(
+        f"the async view under Uvicorn against gunicorn gthread: {payoff.outcome.value}",
+        sync,
+        asynchronous,
+        figures=figures,
+        comparisons=comparisons,
+        chart=chart,
+    )
+
+
 JUDGES: Final[Mapping[str, Callable[[Experiments], Finding]]] = MappingProxyType(
     {
+        "asgi_payoff": asgi_payoff,
         "graceful_stop": graceful_stop,
         "single_threaded": single_threaded,
         "concurrent_cpu": concurrent_cpu,

@@ -32,11 +32,14 @@ class Mode:
     repeats: int
     window_s: float
     warmup_s: float
+    slow_clients_s: float | None = None  # None: the robustness checks' own 10 s
 
     def flags(self, experiment: Experiment) -> tuple[str, ...]:
         repeats = 1 if experiment.checks_only else self.repeats
         window = min(3.0, self.window_s * 3) if experiment.checks_only else self.window_s
-        timing = ("--repeats", str(repeats), "--warmup", f"{self.warmup_s:g}s")
+        timing: tuple[str, ...] = ("--repeats", str(repeats), "--warmup", f"{self.warmup_s:g}s")
+        if experiment.checks_only and self.slow_clients_s is not None:
+            timing += ("--robustness-slow-s", f"{self.slow_clients_s:g}s")
         if "--shape" in experiment.flags:
             return (*timing, "--step", f"{window:g}s")
         return (*timing, "--duration", f"{window:g}s")
@@ -49,7 +52,7 @@ MODES: Final[Mapping[str, Mode]] = MappingProxyType(
     }
 )
 # The tests' live lesson: every experiment of a section, in as little time as it can take.
-TINY: Final = Mode("tiny", repeats=2, window_s=1.0, warmup_s=0.5)
+TINY: Final = Mode("tiny", repeats=2, window_s=1.0, warmup_s=0.5, slow_clients_s=3.0)
 
 
 @dataclass(frozen=True)

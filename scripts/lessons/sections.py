@@ -51,6 +51,25 @@ class Section:
 _TUTORIALS: Final = "common tutorials on deploying Django, 2024-2026"
 _DJANGO_DOCS: Final = "Django documentation, django-admin runserver (5.2)"
 
+# Sections 1 and 6 share the I/O bench (6 reads its 16-user step; Daphne is there for 6).
+_IO_STEPS: Final = Experiment(
+    "io",
+    (
+        "--server",
+        "runserver,runserver-nothreading,gunicorn,uvicorn,daphne",
+        "--scenario",
+        "io",
+        "--shape",
+        "steps",
+        "--users",
+        "1,4,16",
+        "--workers",
+        "1",
+        "--threads",
+        "1,4",
+    ),
+)
+
 # Sections 4 and 5 share these two benches: robustness alone and behind nginx.
 _ROBUSTNESS_FLAGS: Final = (
     "--server",
@@ -88,27 +107,9 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             experiment="The I/O-bound endpoint (each request waits 50 ms, as for an upstream "
             "call) at 1, 4 and 16 concurrent users under threaded runserver, runserver "
             "--nothreading, one gunicorn sync worker, one gunicorn gthread worker with 4 "
-            "threads and one Uvicorn worker: serial against threads, processes and an "
-            "event loop.",
-            experiments=(
-                Experiment(
-                    "io",
-                    (
-                        "--server",
-                        "runserver,runserver-nothreading,gunicorn,uvicorn",
-                        "--scenario",
-                        "io",
-                        "--shape",
-                        "steps",
-                        "--users",
-                        "1,4,16",
-                        "--workers",
-                        "1",
-                        "--threads",
-                        "1,4",
-                    ),
-                ),
-            ),
+            "threads, and one Uvicorn and one Daphne process: serial against threads, "
+            "processes and an event loop.",
+            experiments=(_IO_STEPS,),
             judge="single_threaded",
         ),
         2: Section(
@@ -210,6 +211,38 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
                 _ROBUST_NGINX,
             ),
             judge="proxy_cost",
+        ),
+        6: Section(
+            number=6,
+            title="Daphne (ASGI) for real-time: what does ASGI cost a sync DRF app, and where "
+            "does it pay off?",
+            claims=(
+                Claim(
+                    "use Gunicorn or uWSGI for a regular app, and Daphne for real-time needs",
+                    _TUTORIALS,
+                ),
+            ),
+            experiment="16 users on an endpoint that waits 50 ms: written as a sync DRF view "
+            "(what DRF offers) under gunicorn sync, gunicorn gthread (4 threads), Uvicorn and "
+            "Daphne, and written as a plain Django async view (the same JWT check, one async "
+            "query, asyncio.sleep) under Uvicorn and Daphne; one process each.",
+            experiments=(
+                _IO_STEPS,
+                Experiment(
+                    "async",
+                    (
+                        "--server",
+                        "uvicorn,daphne",
+                        "--scenario",
+                        "io-async",
+                        "--users",
+                        "16",
+                        "--workers",
+                        "1",
+                    ),
+                ),
+            ),
+            judge="asgi_payoff",
         ),
         7: Section(
             number=7,

@@ -1,11 +1,10 @@
 """`make lesson` for real: bad input is one line and exit 2; two sections run live with
-1 s windows (slow), their runs in <results>/runs/, the page written, nothing left behind,
-and runserver --nothreading measured serving one request at a time."""
+1 s windows (slow), their runs in <results>/runs/, the page written and rebuilt, nothing
+left behind."""
 
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from scripts.records.schema import read_meta, read_summary
 from tests.scripts.benchutil import processes_mentioning
 
 PROJECT = Path(__file__).resolve().parents[2]
-SLOW_MS = 50  # /api/slow/'s wait: a serial server answers at most 1000 / 50 per second
 
 
 @pytest.mark.parametrize(
@@ -56,29 +54,24 @@ def test_sections_sharing_a_bench_run_it_once() -> None:
 
 @pytest.mark.slow
 def test_two_sections_live_write_the_page_from_their_own_runs(tmp_path: Path) -> None:
-    status = lesson.main(["--tiny", "--sections", "1,2", "--results", str(tmp_path)])
+    status = lesson.main(["--tiny", "--sections", "2,7", "--results", str(tmp_path)])
     assert status == 0
     recorded = json.loads((tmp_path / "lesson" / "experiments.json").read_text())
     assert recorded["mode"] == TINY.name and len(recorded["benches"]) == 2
     run_ids = [run for entry in recorded["benches"] for run in entry["runs"]]
     assert sorted(run_ids) == sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(run_ids) == 3 * 2 + 3, "section 2: 3 configurations x 2; section 7: 3 servers"
     page = (tmp_path / "lesson" / "index.html").read_text()
-    assert "id='section-1'" in page and "id='section-2'" in page
+    assert "id='section-2'" in page and "id='section-7'" in page
     assert page.count("data:image/png;base64,") == 2
-    # --nothreading is serial: never above 1000 / SLOW_MS answers per second at any load;
-    # threaded runserver passes that bound at 16 users
-    top: dict[str, list[float]] = {"runserver": [], "runserver-nothreading": []}
     for run_id in run_ids:
         meta = read_meta(tmp_path / "runs" / run_id / "meta.json")
-        if meta.server in top and meta.status.value == "ok":
+        assert meta.status.value == "ok", meta.reason
+        if "robustness" in meta.checks:
             summary = read_summary(tmp_path / "runs" / run_id / "summary.json")
-            rate = summary.windows[-1].figures.goodput_rps
-            assert rate is not None
-            top[meta.server].append(rate)
+            assert summary.robustness is not None
+            assert summary.robustness["slow_clients"]["duration_s"] == 3.0
         assert processes_mentioning(run_id) == []
-    assert top["runserver-nothreading"] and top["runserver"]
-    assert max(top["runserver-nothreading"]) <= 1000 / SLOW_MS * 1.05
-    assert statistics.median(top["runserver"]) > 2 * 1000 / SLOW_MS
     # rebuilding from experiments.json gives the same verdicts
     before = (tmp_path / "lesson" / "lesson.md").read_text()
     assert lesson.main(["--rebuild", "--results", str(tmp_path)]) == 0
@@ -87,4 +80,4 @@ def test_two_sections_live_write_the_page_from_their_own_runs(tmp_path: Path) ->
     def verdicts(text: str) -> list[str]:
         return [line for line in text.splitlines() if "Verdict" in line]
 
-    assert verdicts(before) == verdicts(after)
+    assert verdicts(before) == verdicts(after) and len(verdicts(after)) == 2
