@@ -122,6 +122,13 @@ def add_arguments(parser: Any) -> None:
         "its own measured window of --window-s",
     )
     parser.add_argument(
+        "--setup-failures-expected",
+        action="store_true",
+        default=False,
+        help="the run provokes errors on purpose: a user whose setup failed is counted, "
+        "not a reason to stop",
+    )
+    parser.add_argument(
         "--burn-ms",
         type=float,
         default=0.0,
@@ -157,6 +164,7 @@ def on_init(environment: Environment, **_: Any) -> None:
         ready_timeout_s=options.ready_timeout_s,
         output=Path(options.window_file) if options.window_file else None,
         steps=steps,
+        setup_failures_expected=bool(options.setup_failures_expected),
     )
     environment.bench_window = controller  # type: ignore[attr-defined]
     environment.events.spawning_complete.add_listener(

@@ -45,6 +45,7 @@ class LoadRequest:
     burn_ms: float = 0.0  # test-only: CPU burnt per task, to starve the generator on purpose
     tokens_file: Path | None = None  # the app's issued JWT pairs: no logins over HTTP
     server_counts_dir: Path | None = None  # the app's request counters, read at window edges
+    setup_failures_expected: bool = False  # errors are the figures (an overload run)
 
     @property
     def most_users(self) -> int:
@@ -119,6 +120,7 @@ class LoadRequest:
                 else []
             ),
             *(["--steps", self.shape.to_arg()] if self.shape.stepped else []),
+            *(["--setup-failures-expected"] if self.setup_failures_expected else []),
         ]
 
     def environ(self) -> dict[str, str]:

@@ -126,6 +126,7 @@ def window_resources(
     return WindowResources(
         server_cpu_pct=resources.server_cpu_pct,
         server_rss_peak_mb=resources.server_rss_peak_mb,
+        server_threads_peak=resources.server_threads_peak,
         rps_per_cpu_core=goodput / deployment_cores if deployment_cores > 0 else None,
         loadgen_cpu_pct=resources.loadgen_cpu_pct,
         loadgen_max_process_cpu_pct=resources.loadgen_max_process_cpu_pct,
@@ -248,6 +249,7 @@ def measure_load(
         burn_ms=plan.loadgen_burn_ms,
         tokens_file=tokens_file,
         server_counts_dir=server_counts_dir,
+        setup_failures_expected=plan.errors_expected,
     )
     sampler = ResourceSampler(run_dir / "resources.csv")
     for role, session_id in (watched or {"server": server.pid}).items():

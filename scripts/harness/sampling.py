@@ -21,7 +21,16 @@ import psutil
 
 from servers.process_group import tree_members
 
-COLUMNS = ("timestamp", "role", "cpu_pct", "rss_mb", "processes", "max_process_cpu_pct", "cpus")
+COLUMNS = (
+    "timestamp",
+    "role",
+    "cpu_pct",
+    "rss_mb",
+    "processes",
+    "max_process_cpu_pct",
+    "cpus",
+    "threads",
+)
 SATURATION_CPU_PCT = 90.0
 
 
@@ -34,6 +43,7 @@ class Sample:
     processes: int
     max_process_cpu_pct: float
     cpus: tuple[int, ...]
+    threads: int = 0  # OS threads of the whole tree: runserver's grow with the load
 
     def row(self) -> list[str]:
         return [
@@ -44,6 +54,7 @@ class Sample:
             str(self.processes),
             f"{self.max_process_cpu_pct:.1f}",
             " ".join(map(str, self.cpus)),
+            str(self.threads),
         ]
 
 
@@ -56,7 +67,7 @@ class _Tree:
     def sample(self, now: float) -> Sample:
         total_cpu = rss = peak = 0.0
         cpus: set[int] = set()
-        alive = 0
+        alive = threads = 0
         for pid in tree_members(self.session_id):
             process = self.known.get(pid)
             try:
@@ -68,13 +79,14 @@ class _Tree:
                     cpu = process.cpu_percent(None)
                 rss += process.memory_info().rss / 2**20
                 cpus.update(process.cpu_affinity() or [])
+                threads += process.num_threads()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 self.known.pop(pid, None)
                 continue
             alive += 1
             total_cpu += cpu
             peak = max(peak, cpu)
-        return Sample(now, self.role, total_cpu, rss, alive, peak, tuple(sorted(cpus)))
+        return Sample(now, self.role, total_cpu, rss, alive, peak, tuple(sorted(cpus)), threads)
 
 
 class ResourceSampler:
@@ -136,6 +148,7 @@ class ResourceSummary:
     database_cpu_pct: float | None = None
     proxy_cpus: tuple[int, ...] = ()
     database_cpus: tuple[int, ...] = ()
+    server_threads_peak: int | None = None
 
     @property
     def deployment_cpu_pct(self) -> float | None:
@@ -185,6 +198,7 @@ def summarize(samples: Iterable[Sample], start: float, end: float) -> ResourceSu
         server_cpus=_last_cpus(server_rows),
         loadgen_cpus=_last_cpus(loadgen_rows),
         samples_in_window=sum(len(rows) for rows in window.values()),
+        server_threads_peak=max((s.threads for s in window.get("server") or []), default=None),
         proxy_cpu_pct=mean("proxy", "cpu_pct"),
         database_cpu_pct=mean("database", "cpu_pct"),
         proxy_cpus=_all_cpus(by_role.get("proxy") or []),

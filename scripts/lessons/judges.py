@@ -531,8 +531,94 @@ def asgi_payoff(experiments: Experiments) -> Finding:
     )
 
 
+# runserver's threads "grow with the load" when they pass this share of the users.
+THREADS_PER_USER: Final = 0.5
+
+
+def overload(experiments: Experiments) -> Finding:
+    """Section 3: threads, memory, latency and errors under far more users than fit."""
+    runs = experiments["overload"]
+    rows: dict[str, dict[str, str]] = {}
+    threads: dict[str, int | None] = {}
+    users = 0
+    for run in runs.runs:
+        window = run.window()
+        if window is None:
+            continue
+        users = window.users
+        figures, resources = window.figures, window.resources
+        threads[run.label] = resources.server_threads_peak
+        rows[run.label] = {
+            "goodput rps": _rate(figures.goodput_rps),
+            "p50 ms": _rate(figures.p50_ms),
+            "p99 ms": _rate(figures.p99_ms),
+            "error rate": f"{figures.error_rate * 100:.1f} %",
+            "most threads": "-"
+            if resources.server_threads_peak is None
+            else str(resources.server_threads_peak),
+            "peak RSS MB": _rate(resources.server_rss_peak_mb),
+            "users whose first request failed": str(
+                run.summary.logins_failed if run.summary and run.summary.logins_failed else 0
+            ),
+        }
+    figures_out = tuple(Figure(label, cells) for label, cells in rows.items())
+    chart = Series(
+        f"Most OS threads of the server's processes with {users} users at once",
+        "server",
+        "threads",
+        tuple(rows),
+        MappingProxyType(
+            {"threads": tuple(None if threads[k] is None else float(threads[k] or 0) for k in rows)}
+        ),
+    )
+    refused = {
+        run.label: run.summary.logins_failed
+        for run in runs.runs
+        if run.summary is not None and run.summary.logins_failed
+    }
+    caveats = (
+        *_failures(runs),
+        *(
+            f"{label}: {count} of {users} users' first request (before the window) failed; "
+            "the window measured the load the others made"
+            for label, count in refused.items()
+        ),
+    )
+    dev = threads.get("runserver")
+    others = {label: count for label, count in threads.items() if label != "runserver"}
+    if dev is None or not others or any(count is None for count in others.values()):
+        return _unsupported(
+            "a server has no thread count from the window", runs, figures=figures_out, chart=chart
+        )
+    floor = users * THREADS_PER_USER
+    growing = sorted(label for label, count in others.items() if (count or 0) >= floor)
+    bounded = {label: count or 0 for label, count in others.items() if label not in growing}
+    if dev >= floor and bounded and max(bounded.values()) < dev / 4:
+        reason = (
+            f"with {users} users at once runserver ran up to {dev} threads, a new one per "
+            f"request with no bound, while {', '.join(bounded)} kept at most "
+            f"{max(bounded.values())} and queued the rest: their latency grows, their thread "
+            "count and memory do not"
+        )
+        if not growing:
+            return Finding(Rating.CONFIRMED, reason + ".", figures_out, (), chart, caveats)
+        reason += (
+            f". But {', '.join(growing)} grew too ({', '.join(str(threads[g]) for g in growing)}"
+            " threads): under ASGI, Django runs each sync request (all of DRF) in a thread of "
+            "its own, so an unbounded thread count is not runserver's alone"
+        )
+        return Finding(Rating.PARTLY_TRUE, reason + ".", figures_out, (), chart, caveats)
+    return _unsupported(
+        f"runserver ran {dev} threads for {users} users, the others up to {bounded}",
+        runs,
+        figures=figures_out,
+        chart=chart,
+    )
+
+
 JUDGES: Final[Mapping[str, Callable[[Experiments], Finding]]] = MappingProxyType(
     {
+        "overload": overload,
         "asgi_payoff": asgi_payoff,
         "graceful_stop": graceful_stop,
         "single_threaded": single_threaded,

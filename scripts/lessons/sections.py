@@ -145,6 +145,42 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             ),
             judge="concurrent_cpu",
         ),
+        3: Section(
+            number=3,
+            title="Overload: far more users than the server can serve",
+            claims=(
+                Claim(
+                    "runserver is not designed to handle high traffic or many concurrent users",
+                    _TUTORIALS,
+                ),
+                Claim(
+                    "the development server creates a new thread for each request it handles",
+                    _DJANGO_DOCS,
+                ),
+            ),
+            experiment="200 users at once on the I/O-bound endpoint (each request waits 50 "
+            "ms) for one window, bounded in time, under runserver, one gunicorn sync worker "
+            "and one Uvicorn process: goodput, latency, errors, and the most OS threads and "
+            "memory each server's processes used. Errors are what this measures, not a gate.",
+            experiments=(
+                Experiment(
+                    "overload",
+                    (
+                        "--server",
+                        "runserver,gunicorn,uvicorn",
+                        "--scenario",
+                        "io",
+                        "--users",
+                        "200",
+                        "--workers",
+                        "1",
+                        "--errors-expected",
+                    ),
+                    checks_only=True,
+                ),
+            ),
+            judge="overload",
+        ),
         4: Section(
             number=4,
             title="Does runserver lack protection? What protects a server?",

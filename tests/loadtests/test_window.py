@@ -194,6 +194,20 @@ def test_a_failed_login_aborts_before_any_window(clock: FakeClock, tmp_path: Pat
     assert not record["completed"] and record["window_started_at"] is None
 
 
+def test_an_overload_run_counts_failed_setups_and_measures_anyway(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    controller = _controller(clock, tmp_path, setup_failures_expected=True)
+    locust = FakeLocust(clock, controller)
+    controller.spawning_complete()
+    controller.user_ready(True)
+    controller.user_ready(False)
+    controller.run(locust.hooks())
+    assert "window_opened" in locust.names() and locust.names()[-1] == "quit"
+    record = json.loads((tmp_path / "window.json").read_text())
+    assert record["completed"] and record["logins_failed"] == 1 and record["users_ready"] == 2
+
+
 def test_a_failed_login_in_a_later_step_aborts_after_the_first_window(
     clock: FakeClock, tmp_path: Path
 ) -> None:

@@ -63,6 +63,7 @@ class WindowResources:
 
     server_cpu_pct: float | None = None
     server_rss_peak_mb: float | None = None
+    server_threads_peak: int | None = None  # the server tree's most OS threads in the window
     rps_per_cpu_core: float | None = None
     loadgen_cpu_pct: float | None = None
     loadgen_max_process_cpu_pct: float | None = None

@@ -15,6 +15,7 @@ from scripts.lessons.judges import (
     Rating,
     concurrent_cpu,
     graceful_stop,
+    overload,
     protection,
     proxy_cost,
     single_threaded,
@@ -254,3 +255,41 @@ def test_a_cut_runserver_and_graceful_production_servers_confirm_the_operations_
 def test_a_runserver_that_finished_its_requests_supports_no_verdict(tmp_path: Path) -> None:
     experiments = _stops(tmp_path, {"runserver": {"ok": 10}, "gunicorn": {"ok": 2, "reset": 8}})
     assert graceful_stop(experiments).rating is Rating.NOT_SUPPORTED
+
+
+def _overload(tmp_path: Path, threads: dict[str, int]) -> dict[str, ExperimentRuns]:
+    dirs = [
+        derive_run(
+            tmp_path / "runs",
+            f"{server[:3]}ovl",
+            {"server_threads_peak": count, "users": 200},
+            {
+                "server": server,
+                "scenario": "io",
+                "users": 200,
+                "workers": 1,
+                "errors_expected": True,
+            },
+        )
+        for server, count in threads.items()
+    ]
+    return {"overload": read_experiment("overload", "python -m ...", dirs)}
+
+
+def test_threads_growing_with_the_load_under_runserver_only_confirm_the_claim(
+    tmp_path: Path,
+) -> None:
+    finding = overload(_overload(tmp_path, {"runserver": 154, "gunicorn": 3}))
+    assert finding.rating is Rating.CONFIRMED, finding.reason
+    assert "runserver ran up to 154 threads" in finding.reason
+
+
+def test_an_asgi_server_growing_threads_too_makes_it_partly_true(tmp_path: Path) -> None:
+    finding = overload(_overload(tmp_path, {"runserver": 154, "gunicorn": 3, "uvicorn": 241}))
+    assert finding.rating is Rating.PARTLY_TRUE
+    assert "uvicorn grew too (241 threads)" in finding.reason
+
+
+def test_a_bounded_runserver_supports_no_verdict(tmp_path: Path) -> None:
+    finding = overload(_overload(tmp_path, {"runserver": 12, "gunicorn": 3}))
+    assert finding.rating is Rating.NOT_SUPPORTED
