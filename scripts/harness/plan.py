@@ -458,7 +458,8 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         servers=runs,
         scenario=args.scenario,
         shape=LoadShape(counts),
-        spawn_rate=args.spawn_rate or float(counts[0]),
+        # all of a step's new users within one second: a step load's largest count
+        spawn_rate=args.spawn_rate or float(max(counts)),
         duration_s=duration_s,
         warmup_s=args.warmup,
         repeats=args.repeats,
