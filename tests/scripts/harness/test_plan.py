@@ -34,7 +34,8 @@ def test_all_is_the_products_five_and_every_is_every_server() -> None:
     assert server_list("all") == ("runserver", "gunicorn", "uwsgi", "daphne", "uvicorn")
     assert server_list("all") == tuple(product_server_names())
     assert server_list("every") == tuple(SERVERS)
-    assert len(server_list("every")) == 13, "the product's five, seven more, and runserver --nothreading"
+    # the product's five, seven more, and runserver --nothreading
+    assert len(server_list("every")) == 13
     assert server_list("granian-wsgi, waitress") == ("granian-wsgi", "waitress")
 
 
