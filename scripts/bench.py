@@ -10,14 +10,12 @@ others still run.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from scripts.harness.bench_run import BenchContext, outcome_line, run_one
 from scripts.harness.console import Console, slo_lines, summary_table
@@ -25,6 +23,11 @@ from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
 from scripts.options.parsing import fail_usage
+from scripts.options.stop_signals import (
+    install_stop_signals,
+    interrupt_exit_status,
+    interrupt_reason,
+)
 from scripts.records.machine import MachineInfo
 from scripts.records.schema import Status
 from scripts.records.store import new_run_id, utc_now
@@ -41,11 +44,6 @@ from servers.app import (
 SLO_MISSED_STATUS = 3
 # ... and with this when a step held too few samples to judge its p99 against the SLO
 VERDICT_NOT_REACHED_STATUS = 5
-INTERRUPTED_STATUS = 130
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 @contextmanager
@@ -75,8 +73,8 @@ def _probe_noise(plan: BenchPlan, bench_id: str, console: Console) -> None:
     console.say(probe.line())
 
 
-def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]:
-    """(the runs' outcomes, whether the bench was interrupted)."""
+def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int | None]:
+    """(the runs' outcomes, the exit status of an interrupt, None when not interrupted)."""
     outcomes: list[RunOutcome] = []
     with tempfile.TemporaryDirectory(prefix="drf-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -115,10 +113,13 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]
                 outcomes.append(outcome)
                 label = f"[{sequence + 1}/{len(plan.run_order)} {server.spec.name}]"
                 console.say(outcome_line(outcome, label))
-        except KeyboardInterrupt:
-            console.say("bench: interrupted; the current run was recorded as failed")
-            return outcomes, True
-    return outcomes, False
+        except KeyboardInterrupt as interrupt:
+            console.say(
+                f"bench: {interrupt_reason(interrupt)}; everything it started was stopped "
+                "and the current run was recorded as failed"
+            )
+            return outcomes, interrupt_exit_status(interrupt)
+    return outcomes, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_from_args(args, available_cpus=tuple(sorted(os.sched_getaffinity(0))))
     if isinstance(plan, str):
         fail_usage("bench", plan)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    install_stop_signals()
     console = Console()
     bench_started = time.monotonic()
     try:
@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{len(outcomes)} run(s) in {time.monotonic() - bench_started:.0f} s; "
         f"results in {plan.results_dir / 'runs'}"
     )
-    if interrupted:
-        return INTERRUPTED_STATUS
+    if interrupted is not None:
+        return interrupted
     if plan.make_report:
         from scripts import report
 

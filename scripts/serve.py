@@ -2,11 +2,14 @@
 
 It prepares a fresh SQLite database (migrate + seed, including the demo user), starts the
 server through the supervisor, prints the URL and the demo credentials, then follows the
-server's log. Ctrl-C (or SIGTERM) stops every process it started.
+server's log. Ctrl-C stops every process it started (exit 0: the normal way to stop it);
+TERM and a hang-up (the terminal closed) do the same and exit 143 and 129. A second Ctrl-C
+while it stops does not cut the stop short; a third kills at once (servers/stop_guard.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -14,7 +17,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 from scripts.options.parsing import (
     OneLineErrorParser,
@@ -23,9 +25,15 @@ from scripts.options.parsing import (
     positive_int,
     server_choice,
 )
+from scripts.options.stop_signals import (
+    install_stop_signals,
+    interrupt_exit_status,
+    interrupt_reason,
+    signal_number,
+)
 from servers.app import AppCommandError, AppSettings, SeedPlan, prepare_database
 from servers.registry import get_server
-from servers.supervisor import LaunchRequest, ServerStartError, start, stop
+from servers.supervisor import LaunchRequest, RunningServer, ServerStartError, start, stop
 
 
 def build_parser() -> OneLineErrorParser:
@@ -61,8 +69,19 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _exit_status(interrupt: KeyboardInterrupt) -> int:
+    """Ctrl-C is how one stops `make serve`: 0; TERM and HUP: 128 + N."""
+    return 0 if signal_number(interrupt) == signal.SIGINT else interrupt_exit_status(interrupt)
+
+
+def _stop_and_say(server: RunningServer) -> None:
+    """Stop the server; a signal deferred during the stop has done its work once the stop
+    is over (the command is ending anyway), so it is not raised further."""
+    with contextlib.suppress(KeyboardInterrupt):
+        stop(server, check=False)
+    report = server.child.last_stop
+    if report is not None:
+        print(f"stopped in {report.stop_s:.1f} s", flush=True)
 
 
 def follow(log_path: Path, server_alive: Callable[[], bool]) -> None:
@@ -91,10 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     problem = spec.validate_counts(workers, args.threads)
     if problem:
         fail_usage("serve", problem)
-    # Ctrl-C and TERM both end in the same clean stop, even when the parent (a test, or a
-    # shell running us in the background) started us with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Ctrl-C, TERM and HUP all end in the same clean stop, even when the parent (a test, or
+    # a shell running us in the background) started us with SIGINT ignored.
+    install_stop_signals()
     with tempfile.TemporaryDirectory(prefix="drf-bench-serve-") as scratch:
         scratch_dir = Path(scratch)
         app = AppSettings.for_sqlite(scratch_dir / "db.sqlite3")
@@ -120,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         except (AppCommandError, ServerStartError) as error:
             print(f"serve: {error}", file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
-            return 130
+        except KeyboardInterrupt as interrupt:
+            return interrupt_exit_status(interrupt)
         try:
             print(
                 f"{spec.name} ({spec.description}) is ready at {server.base_url}/ "
@@ -139,13 +157,15 @@ def main(argv: list[str] | None = None) -> int:
             follow(request.log_path, lambda: server.process.poll() is None)
             print(f"serve: {spec.name} exited with status {server.process.poll()}", file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
-            print(f"\nstopping {spec.name} ...", flush=True)
-            return 0
+        except KeyboardInterrupt as interrupt:
+            print(f"\n{interrupt_reason(interrupt)}: stopping {spec.name} ...", flush=True)
+            return _exit_status(interrupt)
         finally:
-            report = stop(server, check=False)
-            print(f"stopped in {report.stop_s:.1f} s", flush=True)
+            _stop_and_say(server)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as late:  # a signal between two steps of the cleanup
+        sys.exit(interrupt_exit_status(late))

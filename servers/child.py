@@ -43,6 +43,7 @@ from servers.process_group import (
     survivors,
     tree_members,
 )
+from servers.stop_guard import StopGuard, stop_guard
 
 # The variables a child may inherit from the harness; everything else is set explicitly.
 INHERITED_VARIABLES = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
@@ -209,10 +210,16 @@ class ManagedChild:
 
     def stop(self, grace_s: float | None = None) -> StopReport:
         """Stop signal to the group, `grace_s` (default: the spec's) for the whole tree to
-        exit, then SIGKILL to every member; always reaps the child. Safe to call twice."""
+        exit, then SIGKILL to every member; always reaps the child. Safe to call twice.
+        A Ctrl-C during the stop does not cut it short (servers/stop_guard.py); a second
+        one ends the grace period at once."""
         if self.last_stop is not None and not self.members() and not self.running:
             return self.last_stop
-        grace = self.spec.stop_grace_s if grace_s is None else grace_s
+        with stop_guard(self.spec.name) as guard:
+            report = self._stop(self.spec.stop_grace_s if grace_s is None else grace_s, guard)
+        return report
+
+    def _stop(self, grace: float, guard: StopGuard) -> StopReport:
         started = time.monotonic()
         killed = False
         known = snapshot(self.members())
@@ -229,7 +236,7 @@ class ManagedChild:
         if self.running:
             signal_group(self.pid, self.spec.stop_signal)
         grace_end = started + grace
-        while time.monotonic() < grace_end:
+        while time.monotonic() < grace_end and not guard.abort_requested:
             if not self.running and not remaining():
                 break
             time.sleep(0.05)

@@ -33,6 +33,7 @@ from servers.http import request_json, request_json_unix
 from servers.listeners import foreign_listener
 from servers.ports import port_is_free, wait_port_free
 from servers.registry import SAMPLEAPP_DIR, ServerSpec
+from servers.stop_guard import stop_guard
 
 HEALTH_PATH = "/healthz"
 LOG_TAIL_LINES = 25
@@ -249,11 +250,12 @@ def stop(server: RunningServer, *, check: bool = True) -> StopReport:
     everything possible was killed); with check=False the stop is best effort and silent.
     """
     spec = server.request.spec
-    report = server.child.stop()
-    server.stopped = True
-    port_free = server.request.socket_path is not None or wait_port_free(
-        server.request.host, server.request.port, deadline_s=5
-    )
+    with stop_guard(spec.name):
+        report = server.child.stop()
+        server.stopped = True
+        port_free = server.request.socket_path is not None or wait_port_free(
+            server.request.host, server.request.port, deadline_s=5
+        )
     if check and report.leftovers:
         raise ServerStopError(f"{spec.name}: processes {list(report.leftovers)} survived SIGKILL")
     if check and not port_free:
