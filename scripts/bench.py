@@ -19,9 +19,12 @@ from pathlib import Path
 
 from scripts.harness.bench_run import BenchContext, outcome_line, run_one
 from scripts.harness.console import Console, slo_lines, summary_table
+from scripts.harness.machine_lock import machine_lock
 from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
+from scripts.harness.not_written import not_written_line, results_not_written
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.options.exit_status import ExitStatus
 from scripts.options.parsing import fail_usage
 from scripts.options.stop_signals import (
     install_stop_signals,
@@ -39,6 +42,7 @@ from servers.app import (
     prepare_database,
     shared_secret_key,
 )
+from servers.pid_records import reclaim
 
 # `make bench` with an SLO exits with this when every run was ok but a server missed it
 SLO_MISSED_STATUS = 3
@@ -74,7 +78,8 @@ def _probe_noise(plan: BenchPlan, bench_id: str, console: Console) -> None:
 
 
 def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int | None]:
-    """(the runs' outcomes, the exit status of an interrupt, None when not interrupted)."""
+    """(the runs' outcomes, the exit status when the bench ended early: interrupted, or
+    results that could not be written; None when every run was done)."""
     outcomes: list[RunOutcome] = []
     with tempfile.TemporaryDirectory(prefix="drf-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -119,6 +124,11 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int |
                 "and the current run was recorded as failed"
             )
             return outcomes, interrupt_exit_status(interrupt)
+        except OSError as error:
+            if not results_not_written(error):
+                raise
+            console.say(not_written_line(error, plan.results_dir))
+            return outcomes, ExitStatus.NOT_WRITTEN
     return outcomes, None
 
 
@@ -131,11 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     bench_started = time.monotonic()
     try:
-        with _off_server_cpus(plan):
-            outcomes, interrupted = _run_all(plan, console)
+        with machine_lock(plan.share_machine, console.say):
+            for line in reclaim():
+                console.say(line)
+            with _off_server_cpus(plan):
+                outcomes, ended_early = _run_all(plan, console)
     except AppCommandError as error:
         console.say(f"bench: could not prepare the database: {error}")
         return 1
+    except KeyboardInterrupt as interrupt:  # while waiting for the machine
+        console.say(f"bench: {interrupt_reason(interrupt)}; nothing was started")
+        return interrupt_exit_status(interrupt)
     if outcomes:
         console.say("\n" + summary_table(outcomes))
         for line in slo_lines(outcomes):
@@ -144,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{len(outcomes)} run(s) in {time.monotonic() - bench_started:.0f} s; "
         f"results in {plan.results_dir / 'runs'}"
     )
-    if interrupted is not None:
-        return interrupted
+    if ended_early is not None:
+        return ended_early
     if plan.make_report:
         from scripts import report
 

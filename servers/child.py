@@ -19,7 +19,9 @@ after the switch, so a second, inner setpriv would silently undo it.
 Stop: the child's stop signal to its process group, a grace period, then SIGKILL to every
 member of its tree, then a wait until none is left; the child is always reaped. The tree is
 also remembered as it was when the stop began: a descendant in a session of its own whose
-parent exited is reparented, and would otherwise escape.
+parent exited is reparented, and would otherwise escape. Each child is recorded in the
+machine's state directory while it runs (servers/pid_records.py), so that what a harness
+killed with SIGKILL left behind can be found and stopped by the next bench.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from servers.pid_records import forget, record_child
 from servers.process_group import (
     kill_session,
     signal_group,
@@ -158,6 +161,7 @@ class ManagedChild:
     process: subprocess.Popen[bytes]
     started_at: float
     last_stop: StopReport | None = field(default=None)
+    record_path: Path | None = field(default=None)  # servers/pid_records.py
 
     @classmethod
     def start(cls, spec: ChildSpec) -> ManagedChild:
@@ -182,7 +186,8 @@ class ManagedChild:
                 raise ChildLaunchError(
                     f"{spec.name} could not be launched ({spec.argv[0]}): {error}"
                 ) from error
-        return cls(spec=spec, process=process, started_at=time.monotonic())
+        record = record_child(spec.name, process.pid, spec.argv)
+        return cls(spec=spec, process=process, started_at=time.monotonic(), record_path=record)
 
     @property
     def pid(self) -> int:
@@ -255,6 +260,8 @@ class ManagedChild:
             leftovers=tuple(remaining()),
         )
         self.last_stop = report
+        if not report.leftovers:
+            forget(self.record_path)
         return report
 
     def __enter__(self) -> ManagedChild:

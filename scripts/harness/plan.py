@@ -170,6 +170,7 @@ class BenchPlan:
     errors_expected: bool = False
     locust_processes: int = 1
     loadgen_burn_ms: float = 0.0
+    share_machine: bool = False  # run beside another bench (scripts/harness/machine_lock.py)
 
     @property
     def users(self) -> int:
@@ -347,6 +348,12 @@ def build_parser() -> OneLineErrorParser:
         help="the run provokes errors on purpose (overload, slow clients): its errors are "
         "figures, not a gate; a server that dies still fails it",
     )
+    parser.add_argument(
+        "--share-machine",
+        action="store_true",
+        help="run even while another bench holds this machine (default: wait for it); the "
+        "runs are marked as sharing the machine",
+    )
     # tests only: burn Locust CPU per task to starve the generator on purpose
     parser.add_argument("--loadgen-burn-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -406,6 +413,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         slo_p99_ms=args.slo_p99_ms,
         max_error_rate=args.max_error_rate,
         errors_expected=args.errors_expected,
+        share_machine=args.share_machine,
     )
 
 

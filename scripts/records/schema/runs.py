@@ -264,6 +264,7 @@ class RunMeta:
     max_error_rate: float | None = None  # the error gate (None: schema 1, no gate)
     errors_expected: bool = False  # errors are what the run measures, not a gate
     login_throttle: Mapping[str, str] | None = None  # the app's login limits for this run
+    shares_machine: bool = False  # run with SHARE_MACHINE=1, beside another bench maybe
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
