@@ -132,9 +132,7 @@ def test_child_runs_as_the_named_user_pinned(tmp_path: Path) -> None:
     spec = _spec(tmp_path, ["sleep", "30"], run_as="nobody", cpus=(0,))
     with ManagedChild.start(spec) as child:
         # setpriv switches the user before it execs taskset: wait for both to have run
-        assert _wait_for(
-            lambda: _uids(child.pid) == {nobody.pw_uid} and cpus_of(child.pid) == (0,)
-        )
+        assert _wait_for(lambda: _uids(child.pid) == {nobody.pw_uid} and cpus_of(child.pid) == (0,))
     assert child.members() == []
 
 
