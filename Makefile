@@ -20,7 +20,8 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
 	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) \
-	$(if $(filter 1 yes true,$(REPORT)),--report)
+	$(if $(filter 1 yes true,$(REPORT)),--report) \
+	$(if $(filter 1 yes true,$(SHARE_MACHINE)),--share-machine)
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,PAIRS,pairs) \
 	$(call flag,PIN,pin) $(call flag,WORKERS,workers) $(call flag,RESULTS,results) \

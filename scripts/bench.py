@@ -10,21 +10,27 @@ others still run.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from scripts.harness.bench_run import BenchContext, outcome_line, run_one
 from scripts.harness.console import Console, slo_lines, summary_table
+from scripts.harness.machine_lock import machine_lock
 from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
+from scripts.harness.not_written import not_written_line, results_not_written
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.options.exit_status import ExitStatus
 from scripts.options.parsing import fail_usage
+from scripts.options.stop_signals import (
+    install_stop_signals,
+    interrupt_exit_status,
+    interrupt_reason,
+)
 from scripts.records.machine import MachineInfo
 from scripts.records.schema import Status
 from scripts.records.store import new_run_id, utc_now
@@ -36,16 +42,12 @@ from servers.app import (
     prepare_database,
     shared_secret_key,
 )
+from servers.pid_records import reclaim
 
 # `make bench` with an SLO exits with this when every run was ok but a server missed it
 SLO_MISSED_STATUS = 3
 # ... and with this when a step held too few samples to judge its p99 against the SLO
 VERDICT_NOT_REACHED_STATUS = 5
-INTERRUPTED_STATUS = 130
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 @contextmanager
@@ -75,8 +77,9 @@ def _probe_noise(plan: BenchPlan, bench_id: str, console: Console) -> None:
     console.say(probe.line())
 
 
-def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]:
-    """(the runs' outcomes, whether the bench was interrupted)."""
+def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int | None]:
+    """(the runs' outcomes, the exit status when the bench ended early: interrupted, or
+    results that could not be written; None when every run was done)."""
     outcomes: list[RunOutcome] = []
     with tempfile.TemporaryDirectory(prefix="drf-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -115,10 +118,18 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], bool]
                 outcomes.append(outcome)
                 label = f"[{sequence + 1}/{len(plan.run_order)} {server.spec.name}]"
                 console.say(outcome_line(outcome, label))
-        except KeyboardInterrupt:
-            console.say("bench: interrupted; the current run was recorded as failed")
-            return outcomes, True
-    return outcomes, False
+        except KeyboardInterrupt as interrupt:
+            console.say(
+                f"bench: {interrupt_reason(interrupt)}; everything it started was stopped "
+                "and the current run was recorded as failed"
+            )
+            return outcomes, interrupt_exit_status(interrupt)
+        except OSError as error:
+            if not results_not_written(error):
+                raise
+            console.say(not_written_line(error, plan.results_dir))
+            return outcomes, ExitStatus.NOT_WRITTEN
+    return outcomes, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,16 +140,21 @@ def main(argv: list[str] | None = None) -> int:
     missing = plan.deployment.missing_requirement()
     if missing:
         fail_usage("bench", missing)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    install_stop_signals()
     console = Console()
     bench_started = time.monotonic()
     try:
-        with _off_server_cpus(plan):
-            outcomes, interrupted = _run_all(plan, console)
+        with machine_lock(plan.share_machine, console.say):
+            for line in reclaim():
+                console.say(line)
+            with _off_server_cpus(plan):
+                outcomes, ended_early = _run_all(plan, console)
     except AppCommandError as error:
         console.say(f"bench: could not prepare the database: {error}")
         return 1
+    except KeyboardInterrupt as interrupt:  # while waiting for the machine
+        console.say(f"bench: {interrupt_reason(interrupt)}; nothing was started")
+        return interrupt_exit_status(interrupt)
     if outcomes:
         console.say("\n" + summary_table(outcomes))
         for line in slo_lines(outcomes):
@@ -147,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{len(outcomes)} run(s) in {time.monotonic() - bench_started:.0f} s; "
         f"results in {plan.results_dir / 'runs'}"
     )
-    if interrupted:
-        return INTERRUPTED_STATUS
+    if ended_early is not None:
+        return ended_early
     if plan.make_report:
         from scripts import report
 

@@ -20,9 +20,7 @@ invalid, 2 bad input (nothing started), 130 interrupted.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from types import FrameType
 
 from scripts.harness.calibration.plan import (
     TOKEN_NOTE,
@@ -34,13 +32,10 @@ from scripts.harness.calibration.run import calibrate
 from scripts.harness.calibration.text import summary_text
 from scripts.harness.console import Console
 from scripts.options.parsing import fail_usage
+from scripts.options.stop_signals import install_stop_signals
 from scripts.records.schema import Status
 
 INTERRUPTED_STATUS = 130
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def _keep_off_server_cpus(plan: CalibrationPlan) -> None:
@@ -56,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_from_args(args, available_cpus=tuple(sorted(os.sched_getaffinity(0))))
     if isinstance(plan, str):
         fail_usage("calibrate", plan)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    install_stop_signals()  # a hang-up too; calibrate exits 130 for any of them
     _keep_off_server_cpus(plan)
     console = Console()
     console.say(

@@ -116,7 +116,7 @@ def run_benches(
         done.append({"flags": list(planned.flags), "serves": planned.serves, "runs": produced})
         _record(lesson_dir, mode, done)
         remaining_s -= planned.estimate_s
-        if status == INTERRUPTED_STATUS:
+        if status > SIGNAL_BASE:  # Ctrl-C, TERM or a hang-up ended the bench: end the lesson
             return done, True
     return done, False
 

@@ -4,8 +4,10 @@ It runs one server session (scripts/harness/session.py), as a bench run does: a 
 database (SQLite, or PostgreSQL with DB=postgres; migrated and seeded, the demo user
 included), the server, nginx in front with PROXY=nginx, and the response check; then it
 prints the URL and the demo credentials and follows the server's log. PROFILE, PROXY, DB,
-WORKERS and THREADS mean what they mean for `make bench`. Ctrl-C (or SIGTERM) stops every
-process it started.
+WORKERS and THREADS mean what they mean for `make bench`. Ctrl-C stops every process it
+started (exit 0: the normal way to stop it); TERM and a hang-up (the terminal closed) do the
+same and exit 143 and 129. A second Ctrl-C while it stops does not cut the stop short; a
+third kills at once (servers/stop_guard.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 from loadtests.scenarios import SCENARIOS
 from scripts.harness.deployment import deployment_of
@@ -36,6 +37,12 @@ from scripts.options.parsing import (
     port_number,
     positive_int,
     server_choice,
+)
+from scripts.options.stop_signals import (
+    install_stop_signals,
+    interrupt_exit_status,
+    interrupt_reason,
+    signal_number,
 )
 from servers.app import AppSettings, SeedPlan, prepare_database
 from servers.registry import get_server
@@ -75,10 +82,6 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--demo-username", default=os.environ.get("DEMO_USERNAME", "demo"))
     parser.add_argument("--demo-password", default=os.environ.get("DEMO_PASSWORD", "demo-pass-123"))
     return parser
-
-
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def follow(log_path: Path, server_alive: Callable[[], bool]) -> None:
@@ -143,10 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = deployment.missing_requirement()
     if missing:
         fail_usage("serve", missing)
-    # Ctrl-C and TERM both end in the same clean stop, even when the parent (a test, or a
-    # shell running us in the background) started us with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Ctrl-C, TERM and HUP all end in the same clean stop, even when the parent (a test, or
+    # a shell running us in the background) started us with SIGINT ignored.
+    install_stop_signals()
     with tempfile.TemporaryDirectory(prefix="drf-bench-serve-") as scratch:
         scratch_dir = Path(scratch)
         template = scratch_dir / "template.sqlite3"
@@ -193,13 +195,18 @@ def main(argv: list[str] | None = None) -> int:
         except EXPECTED_FAILURES as error:
             print(f"serve: {error}", file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             if not ready:
-                return 130
-            print(f"\nstopped {spec.name}", flush=True)
-            status = 0
+                return interrupt_exit_status(interrupt)
+            print(f"\n{interrupt_reason(interrupt)}: stopped {spec.name}", flush=True)
+            status = _exit_status(interrupt)
         _print_stop(session)
         return status
+
+
+def _exit_status(interrupt: KeyboardInterrupt) -> int:
+    """Ctrl-C is how one stops `make serve`: 0; TERM and HUP: 128 + N."""
+    return 0 if signal_number(interrupt) == signal.SIGINT else interrupt_exit_status(interrupt)
 
 
 def _print_stop(session: ServerSession) -> None:
@@ -211,4 +218,7 @@ def _print_stop(session: ServerSession) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as late:  # a signal between two steps of the cleanup
+        sys.exit(interrupt_exit_status(late))

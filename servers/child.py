@@ -19,7 +19,9 @@ after the switch, so a second, inner setpriv would silently undo it.
 Stop: the child's stop signal to its process group, a grace period, then SIGKILL to every
 member of its tree, then a wait until none is left; the child is always reaped. The tree is
 also remembered as it was when the stop began: a descendant in a session of its own whose
-parent exited is reparented, and would otherwise escape.
+parent exited is reparented, and would otherwise escape. Each child is recorded in the
+machine's state directory while it runs (servers/pid_records.py), so that what a harness
+killed with SIGKILL left behind can be found and stopped by the next bench.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from servers.pid_records import forget, record_child
 from servers.process_group import (
     kill_session,
     signal_group,
@@ -43,6 +46,7 @@ from servers.process_group import (
     survivors,
     tree_members,
 )
+from servers.stop_guard import StopGuard, stop_guard
 
 # The variables a child may inherit from the harness; everything else is set explicitly.
 INHERITED_VARIABLES = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
@@ -157,6 +161,7 @@ class ManagedChild:
     process: subprocess.Popen[bytes]
     started_at: float
     last_stop: StopReport | None = field(default=None)
+    record_path: Path | None = field(default=None)  # servers/pid_records.py
 
     @classmethod
     def start(cls, spec: ChildSpec) -> ManagedChild:
@@ -181,7 +186,8 @@ class ManagedChild:
                 raise ChildLaunchError(
                     f"{spec.name} could not be launched ({spec.argv[0]}): {error}"
                 ) from error
-        return cls(spec=spec, process=process, started_at=time.monotonic())
+        record = record_child(spec.name, process.pid, spec.argv)
+        return cls(spec=spec, process=process, started_at=time.monotonic(), record_path=record)
 
     @property
     def pid(self) -> int:
@@ -209,10 +215,16 @@ class ManagedChild:
 
     def stop(self, grace_s: float | None = None) -> StopReport:
         """Stop signal to the group, `grace_s` (default: the spec's) for the whole tree to
-        exit, then SIGKILL to every member; always reaps the child. Safe to call twice."""
+        exit, then SIGKILL to every member; always reaps the child. Safe to call twice.
+        A Ctrl-C during the stop does not cut it short (servers/stop_guard.py); a second
+        one ends the grace period at once."""
         if self.last_stop is not None and not self.members() and not self.running:
             return self.last_stop
-        grace = self.spec.stop_grace_s if grace_s is None else grace_s
+        with stop_guard(self.spec.name) as guard:
+            report = self._stop(self.spec.stop_grace_s if grace_s is None else grace_s, guard)
+        return report
+
+    def _stop(self, grace: float, guard: StopGuard) -> StopReport:
         started = time.monotonic()
         killed = False
         known = snapshot(self.members())
@@ -229,7 +241,7 @@ class ManagedChild:
         if self.running:
             signal_group(self.pid, self.spec.stop_signal)
         grace_end = started + grace
-        while time.monotonic() < grace_end:
+        while time.monotonic() < grace_end and not guard.abort_requested:
             if not self.running and not remaining():
                 break
             time.sleep(0.05)
@@ -248,6 +260,8 @@ class ManagedChild:
             leftovers=tuple(remaining()),
         )
         self.last_stop = report
+        if not report.leftovers:
+            forget(self.record_path)
         return report
 
     def __enter__(self) -> ManagedChild:

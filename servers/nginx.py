@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Final
 
 from servers.child import ChildLaunchError, ChildSpec, ManagedChild, StopReport, child_environment
+from servers.listeners import foreign_listener
 from servers.ports import port_is_free
 from servers.supervisor import health_check, log_tail
 
@@ -372,7 +373,11 @@ def _wait_ready(child: ManagedChild, config: NginxConfig, started: float) -> Non
                 f"{config.log_path}:\n{log_tail(config.log_path)}"
             )
         if health_check(config.base_url):
-            return
+            problem = foreign_listener(child.members(), config.listen_host, config.listen_port)
+            if problem is None:
+                return
+            if not problem.startswith("nothing listens"):
+                raise ProxyStartError(f"nginx is not what answers on its port: {problem}")
         if time.monotonic() - started > READY_DEADLINE_S:
             raise ProxyStartError(
                 f"nginx did not answer 200 on /healthz within {READY_DEADLINE_S:.0f} s; last "

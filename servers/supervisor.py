@@ -8,6 +8,11 @@ Stop: the spec's stop signal to the group, then SIGKILL to the whole session aft
 period (servers.child.ManagedChild does both); then confirm that no process of the session
 remains and the port is free. Behind a proxy a server may listen on a Unix socket instead
 (`LaunchRequest.socket_path`); it is then checked for readiness over that socket.
+
+A /healthz answer on a TCP port counts only when the listening socket is the server's own
+(servers/listeners.py): another process can take the port between the free-port check and
+the server's bind, and would otherwise be measured in its place. The Unix socket lives in a
+fresh private workspace and is refused if it already exists, so no one else can hold it.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from pathlib import Path
 from servers.app import AppSettings
 from servers.child import ChildLaunchError, ChildSpec, ManagedChild, StopReport
 from servers.http import request_json, request_json_unix
+from servers.listeners import foreign_listener
 from servers.ports import port_is_free, wait_port_free
 from servers.registry import SAMPLEAPP_DIR, ServerSpec
+from servers.stop_guard import stop_guard
 
 HEALTH_PATH = "/healthz"
 LOG_TAIL_LINES = 25
@@ -210,13 +217,30 @@ def _wait_ready(server: RunningServer, deadline_s: float, started: float) -> Non
                 f"last lines of {server.request.log_path}:\n{log_tail(server.request.log_path)}"
             )
         if server.request.healthy():
-            return
+            problem = _listener_problem(server)
+            if problem is None:
+                return
+            if not problem.startswith("nothing listens"):
+                raise ServerStartError(
+                    f"{name} is not what answers on port {server.request.port}: {problem} "
+                    "(it took the port between our free-port check and the server's bind); "
+                    "not measuring it"
+                )
         if time.monotonic() - started > deadline_s:
             raise ServerStartError(
                 f"{name} did not answer 200 on {HEALTH_PATH} within {deadline_s:.0f} s; "
                 f"last lines of {server.request.log_path}:\n{log_tail(server.request.log_path)}"
             )
         time.sleep(0.1)
+
+
+def _listener_problem(server: RunningServer) -> str | None:
+    """None when the server's own tree holds every socket listening on its port (or it
+    listens on a Unix socket); else what listens there instead."""
+    request = server.request
+    if request.socket_path is not None:
+        return None
+    return foreign_listener(server.members(), request.host, request.port)
 
 
 def stop(server: RunningServer, *, check: bool = True) -> StopReport:
@@ -226,11 +250,12 @@ def stop(server: RunningServer, *, check: bool = True) -> StopReport:
     everything possible was killed); with check=False the stop is best effort and silent.
     """
     spec = server.request.spec
-    report = server.child.stop()
-    server.stopped = True
-    port_free = server.request.socket_path is not None or wait_port_free(
-        server.request.host, server.request.port, deadline_s=5
-    )
+    with stop_guard(spec.name):
+        report = server.child.stop()
+        server.stopped = True
+        port_free = server.request.socket_path is not None or wait_port_free(
+            server.request.host, server.request.port, deadline_s=5
+        )
     if check and report.leftovers:
         raise ServerStopError(f"{spec.name}: processes {list(report.leftovers)} survived SIGKILL")
     if check and not port_free:

@@ -13,6 +13,7 @@ from pathlib import Path
 from loadtests.scenarios import SCENARIOS
 from scripts.harness.console import Console
 from scripts.harness.measure import LoadOutcome, RunIdentity, measure_load
+from scripts.harness.not_written import results_not_written
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, ServerRun
 from scripts.harness.robustness import BENCH_SLOW_CLIENTS, robustness_checks
@@ -102,6 +103,7 @@ def base_meta(
         tokens=_token_facts(context.tokens),
         max_error_rate=plan.max_error_rate,
         errors_expected=plan.errors_expected,
+        shares_machine=plan.share_machine,
     )
 
 
@@ -278,7 +280,9 @@ def run_one(
         write_json(run_dir / "summary.json", summary.to_json())
     write_json(run_dir / "meta.json", meta.to_json())
     final = directory.publish()
-    if raised is not None and not isinstance(raised, EXPECTED_FAILURES):
+    if raised is not None and (
+        not isinstance(raised, EXPECTED_FAILURES) or results_not_written(raised)
+    ):
         raise raised
     return RunOutcome(
         run_id=run_id,

@@ -181,6 +181,7 @@ class BenchPlan:
     deployment: Deployment = field(default_factory=Deployment)
     checks: tuple[str, ...] = ()
     robustness_slow_s: float | None = None  # None: the checks' own bound (10 s)
+    share_machine: bool = False  # run beside another bench (scripts/harness/machine_lock.py)
 
     @property
     def users(self) -> int:
@@ -418,6 +419,12 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument(
         "--robustness-slow-s", type=duration_seconds, default=None, help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--share-machine",
+        action="store_true",
+        help="run even while another bench holds this machine (default: wait for it); the "
+        "runs are marked as sharing the machine",
+    )
     # tests only: burn Locust CPU per task to starve the generator on purpose
     parser.add_argument("--loadgen-burn-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -481,6 +488,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         deployment=deployment_of(args.proxy, args.db),
         checks=args.checks,
         robustness_slow_s=args.robustness_slow_s,
+        share_machine=args.share_machine,
     )
 
 

@@ -26,6 +26,7 @@ from types import TracebackType
 
 from loadtests.scenarios import Scenario
 from scripts.harness.preflight import check_responses
+from scripts.options.stop_signals import interrupt_reason
 from scripts.records.schema import Status
 from servers.app import AppCommandError, SeedPlan, collect_static
 from servers.child import StopReport
@@ -52,9 +53,8 @@ from servers.postgres import (
     ServerLoad,
     provision,
 )
+from servers.stop_guard import stop_guard
 from servers.supervisor import LaunchRequest, RunningServer, ServerStartError, start, stop
-
-INTERRUPTED = "interrupted by the user (SIGINT/SIGTERM)"
 
 
 class SessionFailedError(RuntimeError):
@@ -82,7 +82,7 @@ def ending(error: BaseException) -> tuple[Status, str]:
     re-raises anything not in EXPECTED_FAILURES after recording it (an interrupt must still
     end the command; a bug should show its traceback)."""
     if isinstance(error, KeyboardInterrupt):
-        return Status.FAILED, INTERRUPTED
+        return Status.FAILED, interrupt_reason(error)
     if isinstance(error, EXPECTED_FAILURES):
         return Status.FAILED, str(error)
     return Status.FAILED, f"internal error: {type(error).__name__}: {error}"
@@ -272,7 +272,13 @@ class ServerSession:
 
     def _finish(self) -> None:
         """Stop nginx, the server and the database (in that order, each whatever the others
-        did), remove the workspace and the database copy; never raises."""
+        did), remove the workspace and the database copy. Never raises, except that a
+        Ctrl-C (or TERM, HUP) that came during it is deferred until all of that is done, as
+        one guard for the whole deployment (servers/stop_guard.py), then takes effect."""
+        with stop_guard(self.plan.launch.spec.name):
+            self._stop_all()
+
+    def _stop_all(self) -> None:
         problems: list[str] = []
         with self.timer.phase("stop"):
             if self.proxy is not None and self.proxy.child.last_stop is None:

@@ -33,7 +33,13 @@ def write_text(path: Path, text: str) -> None:
     """Write to a temporary name and rename: a reader never sees half a file, and a crash
     never leaves one."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
+    try:
+        temporary.write_text(text)
+    except OSError as error:  # e.g. ENOSPC on the write: name the file, free what it took
+        temporary.unlink(missing_ok=True)
+        if error.filename is None:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
     os.replace(temporary, path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -231,7 +232,17 @@ def test_results_path_that_is_a_file_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sigint_mid_run_leaves_no_process_and_records_a_failed_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "status_expected", "named"),
+    [
+        (signal.SIGINT, 130, "Ctrl-C (SIGINT)"),
+        (signal.SIGHUP, 129, "SIGHUP (the terminal was closed)"),
+        (signal.SIGTERM, 143, "SIGTERM"),
+    ],
+)
+def test_a_signal_mid_run_leaves_no_process_and_records_a_failed_run(
+    sent: signal.Signals, status_expected: int, named: str, tmp_path: Path
+) -> None:
     results = tmp_path / "results"
     argv = [sys.executable, "-m", "scripts.bench", "--server", "gunicorn", "--duration", "60"]
     argv += ["--warmup", "0", "--users", "2", "--results", str(results)]
@@ -245,13 +256,14 @@ def test_sigint_mid_run_leaves_no_process_and_records_a_failed_run(tmp_path: Pat
         run_id = partial.name.removeprefix(".partial-")
         port = str(load(partial / "meta.json")["port"])
         assert processes_mentioning(run_id), "Locust should be running"
-        status = harness.interrupt()
+        status = harness.interrupt(sent)
         output = harness.output
-    assert status == 130, output
+    assert status == status_expected, output
     [run] = run_dirs(results)
     meta = load(run / "meta.json")
     assert meta["status"] == "failed"
-    assert "interrupted" in meta["reason"]
+    assert meta["reason"] == f"interrupted by {named}"
+    assert f"bench: interrupted by {named}" in output
     assert meta["finished_at"] is not None
     assert processes_mentioning(run_id) == []
     assert processes_mentioning(f"127.0.0.1:{port}") == []

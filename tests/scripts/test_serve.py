@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,62 @@ def test_serve_production_profile_answers_through_nginx_and_stops_everything(
     assert port_is_free("127.0.0.1", port)
     assert processes_mentioning("drfb-nginx-") == [], "nginx and its socket dir are gone"
     assert processes_mentioning("/var/tmp/drf-server-bench/pg") == [], "postgres stopped"
+
+
+def _serve(server: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "scripts.serve", "--server", server, "--port", str(port)]
+
+
+def _assert_nothing_left(port: int) -> None:
+    assert port_is_free("127.0.0.1", port)
+    assert processes_mentioning(f"127.0.0.1:{port}") == []
+    assert processes_mentioning(f"--port {port}") == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("presses", "said"), [(2, "still stopping"), (3, "at once")])
+def test_more_ctrl_c_while_stopping_still_stops_everything(
+    presses: int, said: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    with running([*_serve("gunicorn", port), "--workers", "1"], tmp_path / "serve.out") as serve:
+        serve.wait_for_line("Ctrl-C stops it.", timeout_s=60)
+        token = request_json(
+            "POST",
+            f"http://127.0.0.1:{port}/api/auth/token/",
+            payload={"username": "demo", "password": "demo-pass-123"},
+        ).body["access"]
+        # a request in flight: gunicorn's graceful stop waits up to 2 s for it
+        url = f"http://127.0.0.1:{port}/api/slow/?ms=2000"
+
+        def in_flight() -> None:
+            with contextlib.suppress(OSError):  # cut off when the stop kills at once
+                request_json("GET", url, token=token, timeout_s=10)
+
+        slow = threading.Thread(target=in_flight, daemon=True)
+        slow.start()
+        time.sleep(0.3)
+        serve.process.send_signal(signal.SIGINT)
+        serve.wait_for_line("stopping gunicorn", timeout_s=10)
+        for _ in range(presses - 1):
+            time.sleep(0.3)
+            serve.process.send_signal(signal.SIGINT)
+        status = serve.wait(timeout_s=60)
+        output = serve.output
+        slow.join(timeout=10)
+    assert status == 0, output
+    assert said in output and "stopped in" in output, output
+    assert "Traceback" not in output, output
+    _assert_nothing_left(port)
+
+
+@pytest.mark.slow
+def test_a_hang_up_stops_everything_and_exits_129(tmp_path: Path) -> None:
+    port = free_port()
+    with running(_serve("uvicorn", port), tmp_path / "serve.out") as serve:
+        serve.wait_for_line("Ctrl-C stops it.", timeout_s=60)
+        status = serve.interrupt(signal.SIGHUP)
+        output = serve.output
+    assert status == 129, output
+    assert "SIGHUP" in output and "stopped in" in output, output
+    _assert_nothing_left(port)

@@ -131,8 +131,8 @@ def test_child_runs_as_the_named_user_pinned(tmp_path: Path) -> None:
     nobody = pwd.getpwnam("nobody")
     spec = _spec(tmp_path, ["sleep", "30"], run_as="nobody", cpus=(0,))
     with ManagedChild.start(spec) as child:
-        assert _wait_for(lambda: _uids(child.pid) == {nobody.pw_uid})
-        assert cpus_of(child.pid) == (0,)
+        # setpriv switches the user before it execs taskset: wait for both to have run
+        assert _wait_for(lambda: _uids(child.pid) == {nobody.pw_uid} and cpus_of(child.pid) == (0,))
     assert child.members() == []
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -103,3 +109,68 @@ def test_free_port_avoids_reserved_ports() -> None:
     port = free_port()
     assert port not in {3306, 5432, 6379, 5672, 1883, 4222}
     assert port_is_free("127.0.0.1", port)
+
+
+class _HealthyImposter(BaseHTTPRequestHandler):
+    """Answers every GET as a healthy server of ours would."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"status": "ok"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _imposter_once_launched(log_path: Path, host: str, port: int) -> Iterator[None]:
+    """Take the port the moment the supervisor has checked it and launched the server (its
+    log file appears), as another process racing for the same port would."""
+    taken: list[ThreadingHTTPServer] = []
+
+    def take() -> None:
+        deadline = time.monotonic() + 20
+        while not log_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        imposter = ThreadingHTTPServer((host, port), _HealthyImposter)
+        taken.append(imposter)
+        imposter.serve_forever(poll_interval=0.1)
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        deadline = time.monotonic() + 5
+        while not taken and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for imposter in taken:
+            imposter.shutdown()
+            imposter.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.slow
+def test_a_port_taken_after_the_check_is_not_readiness(
+    app_settings: AppSettings, tmp_path: Path, launched: list[RunningServer]
+) -> None:
+    gunicorn = get_server("gunicorn")
+    # the real server, started 1.5 s late, so the other listener surely binds first
+    late = ("/bin/sh", "-c", 'sleep 1.5; exec "$0" "$@"', *gunicorn.argv_template)
+    request = launch_request(
+        dataclasses.replace(gunicorn, argv_template=late), app_settings, tmp_path
+    )
+    started = time.monotonic()
+    with (
+        _imposter_once_launched(request.log_path, request.host, request.port),
+        pytest.raises(ServerStartError) as failure,
+    ):
+        start_tracked(request, launched)
+    assert time.monotonic() - started < 10
+    message = str(failure.value)
+    assert f"held by another process, pid {os.getpid()}" in message, message
+    assert "not measuring it" in message

@@ -9,7 +9,8 @@ Version history (one SCHEMA_VERSION for every result file):
                    failures_by_kind, not_recorded; per-window machine noise (steal_pct,
                    other_cpu_pct, machine_noisy); server_counted, worker_restarts, warnings;
                    meta.json adds tokens, max_error_rate, errors_expected, login_throttle;
-                   the report's verdicts.json and make compare's compare.json
+                   the report's verdicts.json and make compare's compare.json;
+                   later, with a default for older files: meta.json's shares_machine
 """
 
 from __future__ import annotations

@@ -278,6 +278,7 @@ class RunMeta:
     proxy: Mapping[str, Any] | None = None
     database: Mapping[str, Any] | None = None
     checks: tuple[str, ...] = ()  # extra checks run after the load (CHECKS=robustness)
+    shares_machine: bool = False  # run with SHARE_MACHINE=1, beside another bench maybe
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
