@@ -50,6 +50,10 @@ ANSWERS: dict[str, tuple[RightBody, RightBody]] = {
         lambda call, ctx: {"slept_ms": SLOW_MS},
         lambda call, ctx: {"slept_ms": 0},
     ),
+    f"GET /api/slow-async/?ms={SLOW_MS}": (
+        lambda call, ctx: {"slept_ms": SLOW_MS},
+        lambda call, ctx: {"slept_ms": 0},
+    ),
     f"GET /api/compute/?n={COMPUTE_N}": (
         lambda call, ctx: {"n": COMPUTE_N, "primes": count_primes_below(COMPUTE_N)},
         lambda call, ctx: {"n": COMPUTE_N, "primes": count_primes_below(COMPUTE_N) + 1},
