@@ -301,6 +301,11 @@ class ApiUser(FastHttpUser):
             logged_in = self._take_issued_tokens(options.tokens_file) or self._login(
                 SETUP_LOGIN_NAME
             )
+            # an issued access token may have expired while the server started (a short
+            # ACCESS_LIFETIME): renew it the way the load would, before the first request
+            if logged_in and self.tokens is not None and self.tokens.needs_refresh():
+                self._renew()
+                logged_in = self.tokens is not None
             logged_in = logged_in and self._learn_items()
         finally:  # a crash here must not leave the window waiting for this user
             _report_ready(self.environment, logged_in)

@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         ready = False
+        first: KeyboardInterrupt | None = None
         try:
             if deployment.database_plan is None:
                 print(f"preparing a fresh database in {scratch_dir} ...", flush=True)
@@ -189,7 +190,14 @@ def main(argv: list[str] | None = None) -> int:
             with session as server:
                 ready = True
                 print(_ready_text(session, workers, seed, spec.name), flush=True)
-                follow(launch.log_path, lambda: server.process.poll() is None)
+                try:
+                    follow(launch.log_path, lambda: server.process.poll() is None)
+                except KeyboardInterrupt as interrupt:
+                    # said before the session stops everything (which a second Ctrl-C
+                    # does not cut short), so the user knows what is happening
+                    first = interrupt
+                    print(f"\n{interrupt_reason(interrupt)}: stopping {spec.name} ...", flush=True)
+                    raise
                 print(f"serve: {spec.name} exited with status {server.process.poll()}")
                 status = 1
         except EXPECTED_FAILURES as error:
@@ -198,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt as interrupt:
             if not ready:
                 return interrupt_exit_status(interrupt)
-            print(f"\n{interrupt_reason(interrupt)}: stopped {spec.name}", flush=True)
-            status = _exit_status(interrupt)
+            # a press deferred during the stop is raised after it: the first one decides
+            status = _exit_status(first or interrupt)
         _print_stop(session)
         return status
 
