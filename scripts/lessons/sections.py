@@ -91,6 +91,18 @@ _ROBUST_NGINX: Final = Experiment(
     "robust_nginx", (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"), checks_only=True
 )
 
+# Section 5's cost: the same bench alone and behind nginx.
+_PROXY_COST_FLAGS: Final = (
+    "--server",
+    "gunicorn,uwsgi",
+    "--scenario",
+    "mixed",
+    "--users",
+    "16",
+    "--workers",
+    "2",
+)
+
 SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
     {
         1: Section(
@@ -218,34 +230,8 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             "alone and behind nginx (SQLite both times, so only the proxy differs), beside "
             "what nginx protects against (section 4's slow clients).",
             experiments=(
-                Experiment(
-                    "alone",
-                    (
-                        "--server",
-                        "gunicorn,uwsgi",
-                        "--scenario",
-                        "mixed",
-                        "--users",
-                        "16",
-                        "--workers",
-                        "2",
-                    ),
-                ),
-                Experiment(
-                    "nginx",
-                    (
-                        "--server",
-                        "gunicorn,uwsgi",
-                        "--scenario",
-                        "mixed",
-                        "--users",
-                        "16",
-                        "--workers",
-                        "2",
-                        "--proxy",
-                        "nginx",
-                    ),
-                ),
+                Experiment("alone", _PROXY_COST_FLAGS),
+                Experiment("nginx", (*_PROXY_COST_FLAGS, "--proxy", "nginx")),
                 _ROBUST_ALONE,
                 _ROBUST_NGINX,
             ),

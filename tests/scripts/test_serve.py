@@ -24,9 +24,21 @@ from tests.servers.conftest import require_system_binary
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def test_unknown_server_is_one_line_and_exit_2() -> None:
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        (
+            "--server",
+            "tomcat",
+            "argument --server: unknown server 'tomcat'; valid servers: "
+            + ", ".join(server_names()),
+        ),
+        ("--proxy", "apache", "argument --proxy: invalid choice: 'apache' (choose from"),
+    ],
+)
+def test_an_unknown_value_is_one_line_and_exit_2(flag: str, value: str, message: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "scripts.serve", "--server", "tomcat"],
+        [sys.executable, "-m", "scripts.serve", flag, value],
         cwd=PROJECT,
         capture_output=True,
         text=True,
@@ -34,10 +46,8 @@ def test_unknown_server_is_one_line_and_exit_2() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "serve: error: argument --server: unknown server 'tomcat'; valid servers: "
-        + ", ".join(server_names())
-    ]
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("serve: error: " + message), line
 
 
 def test_make_serve_with_unknown_server_exits_2() -> None:
@@ -77,20 +87,6 @@ def test_serve_runs_until_ctrl_c_and_leaves_nothing(server: str, tmp_path: Path)
     assert port_is_free("127.0.0.1", port)
     assert processes_mentioning(f"127.0.0.1:{port}") == []
     assert processes_mentioning(f"--port {port}") == []
-
-
-def test_unknown_proxy_is_one_line_and_exit_2() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "scripts.serve", "--proxy", "apache"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    [line] = done.stderr.strip().splitlines()
-    assert "argument --proxy: invalid choice: 'apache' (choose from" in line
 
 
 @pytest.mark.slow
