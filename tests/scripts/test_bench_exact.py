@@ -42,19 +42,24 @@ def _server_processes(port: int) -> tuple[int, list[int]]:
     return leaders[0], [pid for pid in found if pid != leaders[0]]
 
 
+def _gunicorn_serving(app_module: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Register gunicorn serving a fixture app (tests/fixtures) under a name of its own."""
+    name = f"gunicorn-{app_module.split('_')[0]}"
+    server = dataclasses.replace(
+        registry.get_server("gunicorn"),
+        name=name,
+        app_module=app_module,
+        python_path=(str(FIXTURES),),
+    )
+    monkeypatch.setattr(registry, "SERVERS", MappingProxyType({**registry.SERVERS, name: server}))
+    return name
+
+
 def test_a_server_erroring_20_percent_fails_the_run_and_its_errors_are_not_goodput(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flaky = dataclasses.replace(
-        registry.get_server("gunicorn"),
-        name="gunicorn-flaky",
-        app_module="flaky_app:application",
-        python_path=(str(FIXTURES),),
-    )
-    monkeypatch.setattr(
-        registry, "SERVERS", MappingProxyType({**registry.SERVERS, flaky.name: flaky})
-    )
-    argv = ["--server", flaky.name, "--duration", "3", "--warmup", "1", "--users", "4"]
+    flaky = _gunicorn_serving("flaky_app:application", monkeypatch)
+    argv = ["--server", flaky, "--duration", "3", "--warmup", "1", "--users", "4"]
     assert bench.main([*argv, "--results", str(tmp_path)]) == 1
     [run] = run_dirs(tmp_path)
     meta, summary = load(run / "meta.json"), load(run / "summary.json")
@@ -137,3 +142,19 @@ def test_the_servers_own_count_agrees_with_the_harness(tmp_path: Path) -> None:
     assert not [warning for warning in summary["warnings"] if "server says" in warning]
     counts = load(run / "server_counts.json")["windows"][0]
     assert counts["health_probes"] == 0 and counts["served_total"] == summary["server_counted"]
+
+
+def test_answers_the_server_did_not_count_earn_a_warning_naming_both_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache in front answers one repeated GET in ten: the harness sees them, the app's
+    counters do not, and the run says by how much."""
+    cached = _gunicorn_serving("cached_app:application", monkeypatch)
+    argv = ["--server", cached, "--workers", "2", "--scenario", "me", "--duration", "3"]
+    assert bench.main([*argv, "--warmup", "1", "--users", "4", "--results", str(tmp_path)]) == 0
+    [run] = run_dirs(tmp_path)
+    summary = load(run / "summary.json")
+    assert summary["server_counted"] < summary["requests"] * 0.95
+    [warning] = [warning for warning in summary["warnings"] if "server says" in warning]
+    assert f"{summary['requests']:,} requests" in warning
+    assert f"answered {summary['server_counted']:,}" in warning
