@@ -14,7 +14,8 @@ into place) with calibration.json, wrk-<n>.txt (wrk's raw report of pair n's mea
 harness-<n>/ (Locust's files of pair n), server.log and resource samples.
 
 Exit status: 0 the calibration is ok (whether or not the target was met), 1 it failed or is
-invalid, 2 bad input (nothing started), 130 interrupted.
+invalid, 2 bad input (nothing started), 128 + the signal's number when interrupted (130
+Ctrl-C, 143 TERM, 129 hang-up).
 """
 
 from __future__ import annotations
@@ -32,10 +33,8 @@ from scripts.harness.calibration.run import calibrate
 from scripts.harness.calibration.text import summary_text
 from scripts.harness.console import Console
 from scripts.options.parsing import fail_usage
-from scripts.options.stop_signals import install_stop_signals
+from scripts.options.stop_signals import install_stop_signals, interrupt_exit_status
 from scripts.records.schema import Status
-
-INTERRUPTED_STATUS = 130
 
 
 def _keep_off_server_cpus(plan: CalibrationPlan) -> None:
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_from_args(args, available_cpus=tuple(sorted(os.sched_getaffinity(0))))
     if isinstance(plan, str):
         fail_usage("calibrate", plan)
-    install_stop_signals()  # a hang-up too; calibrate exits 130 for any of them
+    install_stop_signals()
     _keep_off_server_cpus(plan)
     console = Console()
     console.say(
@@ -60,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         outcome = calibrate(plan, console)
-    except KeyboardInterrupt:  # before the directory existed or after it was published
+    except KeyboardInterrupt as interrupt:  # before the directory existed or after publishing
         console.say("calibrate: interrupted")
-        return INTERRUPTED_STATUS
+        return interrupt_exit_status(interrupt)
     console.say("\n" + summary_text(outcome.record))
     console.say(f"\nresults in {outcome.path}")
-    if outcome.interrupted:
-        return INTERRUPTED_STATUS
+    if outcome.interrupt is not None:
+        return interrupt_exit_status(outcome.interrupt)
     return 0 if outcome.record.status is Status.OK else 1
 
 

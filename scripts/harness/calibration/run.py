@@ -82,11 +82,11 @@ class RecordFile:
 @dataclass(frozen=True)
 class CalibrationOutcome:
     """What the entry point reports: the final record, where it was published, and whether
-    the user interrupted it."""
+    the user interrupted it (the interrupt, so the exit status can name its signal)."""
 
     record: CalibrationRecord
     path: Path
-    interrupted: bool
+    interrupt: KeyboardInterrupt | None
 
 
 def _with_wrk(context: SideContext, number: int, pair: CalibrationPair) -> CalibrationPair:
@@ -274,4 +274,5 @@ def calibrate(plan: CalibrationPlan, console: Console) -> CalibrationOutcome:
         final = directory.publish()
     if raised is not None and not isinstance(raised, (KeyboardInterrupt, *EXPECTED_FAILURES)):
         raise raised
-    return CalibrationOutcome(file.record, final, isinstance(raised, KeyboardInterrupt))
+    interrupt = raised if isinstance(raised, KeyboardInterrupt) else None
+    return CalibrationOutcome(file.record, final, interrupt)
