@@ -19,7 +19,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
-	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) \
+	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) $(call flag,MAX_REQUESTS,max-requests) \
 	$(if $(filter 1 yes true,$(REPORT)),--report) \
 	$(if $(filter 1 yes true,$(SHARE_MACHINE)),--share-machine)
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \

@@ -10,12 +10,13 @@ verdicts are quick.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
 from scripts.lessons.evidence import ExperimentRuns, median
+from scripts.lessons.findings import Fact, Figure, Finding, Rating, Series
+from scripts.lessons.leaks import read_probes
 from scripts.reporting.verdicts import Comparison, Outcome, Verdict, headline, judge
 
 # A lesson effect is large: a threaded server must serve at least this many times what the
@@ -27,44 +28,6 @@ SERIAL_GROWTH: Final = 1.5
 # Two worker processes must serve this much more than one on a CPU-bound endpoint.
 PROCESS_GAIN: Final = 1.3
 NORMAL_ANSWER_SHARE: Final = 1.0  # every probe answered within 1 s: "kept answering"
-
-
-class Rating(StrEnum):
-    CONFIRMED = "confirmed"
-    PARTLY_TRUE = "partly true"
-    OUT_OF_DATE = "out of date"
-    NOT_SUPPORTED = "not supported by this run"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One row of a section's key figures: a configuration and its cells."""
-
-    label: str
-    cells: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Series:
-    """What a section's chart draws: x values (users, or configurations) and, per label,
-    the median y value at each x (None: not measured there)."""
-
-    title: str
-    x_label: str
-    y_label: str
-    x: tuple[str, ...]
-    lines: Mapping[str, tuple[float | None, ...]]
-    kind: str = "bar"  # or "line"
-
-
-@dataclass(frozen=True)
-class Finding:
-    rating: Rating
-    reason: str
-    figures: tuple[Figure, ...] = ()
-    comparisons: tuple[str, ...] = ()  # each comparison's headline, with its CI
-    chart: Series | None = None
-    caveats: tuple[str, ...] = field(default_factory=tuple)
 
 
 Experiments = Mapping[str, ExperimentRuns]
@@ -246,8 +209,24 @@ def _slow_share(figures: Mapping[str, object] | None) -> float | None:
 
 
 def protection(experiments: Experiments) -> Finding:
-    """Section 4: who keeps answering while slow clients hold connections, alone and
-    behind nginx, and what oversized requests get."""
+    """Section 4: the slow clients and oversized requests (alone and behind nginx), then
+    what an error page shows with DEBUG on and off and what `check --deploy` reports."""
+    shielded = _slow_clients(experiments)
+    reading = read_probes(experiments.get("error_pages"), experiments.get("deploy_check"))
+    sentences = [shielded.reason.rstrip(".")]
+    sentences += [sentence[0].upper() + sentence[1:] for sentence in reading.sentences]
+    return replace(
+        shielded,
+        reason=". ".join(sentences) + ".",
+        tables=(*shielded.tables, *reading.tables),
+        caveats=(*shielded.caveats, *reading.caveats),
+        facts=MappingProxyType({**shielded.facts, **reading.facts}),
+    )
+
+
+def _slow_clients(experiments: Experiments) -> Finding:
+    """Who keeps answering while slow clients hold connections, alone and behind nginx,
+    and what oversized requests get."""
     alone, behind = experiments["robust_alone"], experiments["robust_nginx"]
     labels = alone.labels()
     shares_alone = {label: _slow_share(alone.robustness(label)) for label in labels}
@@ -302,10 +281,22 @@ def protection(experiments: Experiments) -> Finding:
         if runserver_kept:
             reason += (
                 ". runserver's thread per connection kept it answering here: what it lacks "
-                "is not this but audits and bounds (its threads are unbounded; section 3 of "
-                "the issue). The protection people deploy is the proxy"
+                "is not this but audits and bounds (its threads are unbounded; section 3). "
+                "The protection people deploy is the proxy"
             )
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, (), chart, caveats)
+        facts: dict[str, Fact] = {
+            "starved_alone": tuple(starved),
+            "nginx_kept_all_answering": "yes",
+        }
+        return Finding(
+            Rating.PARTLY_TRUE,
+            reason + ".",
+            figures,
+            (),
+            chart,
+            caveats,
+            facts=MappingProxyType(facts),
+        )
     return _unsupported(
         "no server was starved alone, or nginx did not keep every server answering",
         alone,
@@ -378,7 +369,7 @@ def proxy_cost(experiments: Experiments) -> Finding:
         f"{label} {_cost_text(verdict)}" for label, verdict in zip(labels, verdicts, strict=True)
     ]
     cost = "what nginx cost in goodput: " + "; ".join(costs)
-    shielded = protection(experiments)
+    shielded = _slow_clients(experiments)
     if shielded.rating is Rating.NOT_SUPPORTED:
         return _unsupported(
             f"the protection was not shown ({shielded.reason}); {cost}",

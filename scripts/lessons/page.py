@@ -22,7 +22,8 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
-from scripts.lessons.judges import Finding, Rating, Series, figure_columns
+from scripts.lessons.findings import Finding, Rating, Series
+from scripts.lessons.judges import figure_columns
 from scripts.lessons.sections import Section
 from scripts.reporting.charts_style import DPI, series_style
 from servers.registry import SERVERS
@@ -46,6 +47,7 @@ img { max-width: 100%; height: auto; }
 .rating { display: inline-block; padding: 0.15em 0.6em; border-radius: 4px; color: white;
           font-weight: bold; }
 section { border-top: 1px solid #ddd; margin-top: 2em; }
+.wide { max-width: 100%; overflow-x: auto; }
 """
 
 
@@ -100,12 +102,19 @@ def draw_chart(series: Series, path: Path) -> Path:
 
 
 def _md_table(finding: Finding) -> list[str]:
-    columns = figure_columns(finding.figures)
+    lines = _md_rows(finding.figures, "configuration")
+    for table in finding.tables:
+        lines += ["", f"*{table.title}*", "", *_md_rows(table.figures, table.label)]
+    return lines
+
+
+def _md_rows(figures: Sequence[FigureRow], label: str) -> list[str]:
+    columns = figure_columns(figures)
     if not columns:
         return []
-    lines = ["| configuration | " + " | ".join(columns) + " |"]
+    lines = [f"| {label} | " + " | ".join(columns) + " |"]
     lines.append("|---" * (len(columns) + 1) + "|")
-    for figure in finding.figures:
+    for figure in figures:
         cells = [figure.cells.get(column, "-") for column in columns]
         lines.append(f"| {figure.label} | " + " | ".join(cells) + " |")
     return lines
@@ -136,19 +145,27 @@ def _e(text: object) -> str:
 
 
 def _html_table(finding: Finding) -> str:
-    columns = figure_columns(finding.figures)
+    parts = [_html_rows(finding.figures, "configuration")]
+    for table in finding.tables:
+        parts.append(f"<h3>{_e(table.title)}</h3>")
+        parts.append(_html_rows(table.figures, table.label))
+    return "".join(parts)
+
+
+def _html_rows(figures: Sequence[FigureRow], label: str) -> str:
+    columns = figure_columns(figures)
     if not columns:
         return ""
-    head = "".join(f"<th>{_e(column)}</th>" for column in ["configuration", *columns])
+    head = "".join(f"<th>{_e(column)}</th>" for column in [label, *columns])
     rows = "".join(
         "<tr><td>"
         + _e(figure.label)
         + "</td>"
         + "".join(f"<td>{_e(figure.cells.get(column, '-'))}</td>" for column in columns)
         + "</tr>"
-        for figure in finding.figures
+        for figure in figures
     )
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    return f"<div class='wide'><table><tr>{head}</tr>{rows}</table></div>"
 
 
 def page_html(

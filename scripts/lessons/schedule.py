@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Final
 
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.lessons.probes import PROBES
 from scripts.lessons.sections import SECTIONS, Experiment, Section
 
 # Per run beyond its windows and warm-up: server start and stop, response check, Locust's
@@ -35,6 +36,8 @@ class Mode:
     slow_clients_s: float | None = None  # None: the robustness checks' own 10 s
 
     def flags(self, experiment: Experiment) -> tuple[str, ...]:
+        if experiment.probe is not None:
+            return ()
         repeats = 1 if experiment.checks_only else self.repeats
         window = min(3.0, self.window_s * 3) if experiment.checks_only else self.window_s
         timing: tuple[str, ...] = ("--repeats", str(repeats), "--warmup", f"{self.warmup_s:g}s")
@@ -58,15 +61,20 @@ TINY: Final = Mode("tiny", repeats=2, window_s=1.0, warmup_s=0.5, slow_clients_s
 @dataclass(frozen=True)
 class PlannedBench:
     """One bench of the lesson: its flags (the reproducing command), the sections and
-    experiment keys it serves, and how long it should take."""
+    experiment keys it serves, and how long it should take; or one of the lesson's probes
+    (`probe` names it, `flags` is empty)."""
 
     flags: tuple[str, ...]
     serves: tuple[tuple[int, str], ...]
     estimate_s: float
+    probe: str | None = None
 
     @property
     def command(self) -> str:
-        """The `make bench`-equivalent command line that reproduces this experiment."""
+        """The `make bench`-equivalent command line that reproduces this experiment (a
+        probe's commands by hand, one a line)."""
+        if self.probe is not None:
+            return "\n".join(PROBES[self.probe].commands)
         return "python -m scripts.bench " + " ".join(self.flags)
 
 
@@ -90,18 +98,34 @@ def estimate_s(plan: BenchPlan) -> float:
 def plan_lesson(
     section_numbers: Sequence[int], mode: Mode, available_cpus: tuple[int, ...]
 ) -> tuple[PlannedBench, ...]:
-    """Every bench the chosen sections need, each once, in section order."""
+    """Every bench and probe the chosen sections need, each once, in section order."""
     order: list[tuple[str, ...]] = []
     serves: dict[tuple[str, ...], list[tuple[int, str]]] = {}
     for number in section_numbers:
         section: Section = SECTIONS[number]
         for experiment in section.experiments:
-            flags = (*experiment.flags, *mode.flags(experiment))
-            if flags not in serves:
-                order.append(flags)
-                serves[flags] = []
-            serves[flags].append((number, experiment.key))
-    return tuple(
-        PlannedBench(flags, tuple(serves[flags]), estimate_s(bench_plan(flags, available_cpus)))
-        for flags in order
-    )
+            key = _identity(experiment, mode)
+            if key not in serves:
+                order.append(key)
+                serves[key] = []
+            serves[key].append((number, experiment.key))
+    return tuple(_planned(key, tuple(serves[key]), available_cpus) for key in order)
+
+
+_PROBE_MARK: Final = "probe:"
+
+
+def _identity(experiment: Experiment, mode: Mode) -> tuple[str, ...]:
+    """What makes two experiments the same run: a bench's full flags, or a probe's name."""
+    if experiment.probe is not None:
+        return (_PROBE_MARK + experiment.probe,)
+    return (*experiment.flags, *mode.flags(experiment))
+
+
+def _planned(
+    key: tuple[str, ...], serves: tuple[tuple[int, str], ...], available_cpus: tuple[int, ...]
+) -> PlannedBench:
+    if len(key) == 1 and key[0].startswith(_PROBE_MARK):
+        name = key[0].removeprefix(_PROBE_MARK)
+        return PlannedBench((), serves, PROBES[name].estimate_s, probe=name)
+    return PlannedBench(key, serves, estimate_s(bench_plan(key, available_cpus)))

@@ -27,11 +27,13 @@ class Claim:
 class Experiment:
     """One bench a section needs: a key its judge finds it by, and its flags. `checks_only`:
     what it measures are the checks after the load (figures, not a comparison), so one
-    repetition is enough in every mode."""
+    repetition is enough in every mode. `probe`: not a bench but one of the lesson's probes
+    (scripts/lessons/probes.py), named; its flags are empty."""
 
     key: str
     flags: tuple[str, ...]
     checks_only: bool = False
+    probe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,31 @@ _ROBUSTNESS_FLAGS: Final = (
 _ROBUST_ALONE: Final = Experiment("robust_alone", _ROBUSTNESS_FLAGS, checks_only=True)
 _ROBUST_NGINX: Final = Experiment(
     "robust_nginx", (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"), checks_only=True
+)
+
+# Section 4's probes: an error page with DEBUG on and off, and Django's deployment check.
+_ERROR_PAGES: Final = Experiment("error_pages", (), probe="error_pages")
+_DEPLOY_CHECK: Final = Experiment("deploy_check", (), probe="deploy_check")
+
+# Section 7's worker recycling: each server's max-requests setting, low enough that workers
+# are replaced several times inside one window of steady load.
+RECYCLE_AFTER_REQUESTS: Final = 100
+_RECYCLING: Final = Experiment(
+    "recycling",
+    (
+        "--server",
+        "gunicorn,uwsgi",
+        "--scenario",
+        "me",
+        "--users",
+        "8",
+        "--workers",
+        "2",
+        "--max-requests",
+        str(RECYCLE_AFTER_REQUESTS),
+        "--errors-expected",
+    ),
+    checks_only=True,
 )
 
 # Section 5's cost: the same bench alone and behind nginx.
@@ -213,8 +240,12 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             ),
             experiment="50 slow clients trickle request headers for 10 s while normal "
             "requests are timed, then an oversized header and body are sent, under runserver, "
-            "gunicorn and uWSGI, each alone and behind nginx.",
-            experiments=(_ROBUST_ALONE, _ROBUST_NGINX),
+            "gunicorn and uWSGI, each alone and behind nginx. Then an unknown URL and a "
+            "request with a forged Host header (an exception inside Django; the app has no "
+            "endpoint that fails on purpose) are sent to runserver and gunicorn with the "
+            "development settings (DEBUG on, a django-insecure- key) and the production ones, "
+            "and `manage.py check --deploy` is run with each.",
+            experiments=(_ROBUST_ALONE, _ROBUST_NGINX, _ERROR_PAGES, _DEPLOY_CHECK),
             judge="protection",
         ),
         5: Section(
@@ -271,7 +302,8 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
         ),
         7: Section(
             number=7,
-            title="Operations: what happens to requests in flight when a server stops?",
+            title="Operations: what happens to requests in flight when a server stops, or "
+            "replaces a worker?",
             claims=(
                 Claim(
                     "production servers manage their processes: they shut down gracefully, "
@@ -282,8 +314,11 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             experiment="Ten requests that each take 1 s are sent, and halfway through the "
             "server is asked to stop the way it is meant to be (its stop signal): which "
             "requests were answered and which were cut, under runserver, gunicorn and uWSGI "
-            "with two workers (the last step of section 4's benches).",
-            experiments=(_ROBUST_ALONE,),
+            "with two workers (the last step of section 4's benches). Then 8 users load "
+            f"gunicorn and uWSGI (two workers) set to replace a worker after every "
+            f"{RECYCLE_AFTER_REQUESTS} requests (max-requests): how many workers were "
+            "replaced inside the window, and how many requests failed.",
+            experiments=(_ROBUST_ALONE, _RECYCLING),
             judge="graceful_stop",
         ),
     }

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from scripts.lessons.evidence import ExperimentRuns, read_experiment
+from scripts.lessons.findings import Rating
 from scripts.lessons.judges import (
-    Rating,
     concurrent_cpu,
     graceful_stop,
     overload,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from scripts.lessons.judges import Figure, Finding, Rating, Series
+from scripts.lessons.findings import Figure, Finding, Rating, Series
 from scripts.lessons.page import SectionResult, write_lesson
 from scripts.lessons.sections import SECTIONS
 
