@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
+from scripts.lessons.findings import Figure as FigureRow
 from scripts.lessons.findings import Finding, Rating, Series
 from scripts.lessons.judges import figure_columns
 from scripts.lessons.sections import Section
