@@ -17,6 +17,7 @@ from typing import Final
 from scripts.lessons.evidence import ExperimentRuns, median
 from scripts.lessons.findings import Fact, Figure, Finding, Rating, Series
 from scripts.lessons.leaks import read_probes
+from scripts.lessons.recycling import read_recycling
 from scripts.reporting.verdicts import Comparison, Outcome, Verdict, headline, judge
 
 # A lesson effect is large: a threaded server must serve at least this many times what the
@@ -35,6 +36,10 @@ Experiments = Mapping[str, ExperimentRuns]
 
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+def _facts(**facts: Fact) -> Mapping[str, Fact]:
+    return MappingProxyType(facts)
 
 
 def _failures(*experiments: ExperimentRuns) -> list[str]:
@@ -191,7 +196,15 @@ def concurrent_cpu(experiments: Experiments) -> Finding:
         )
         if same_shape is not None and same_shape.outcome is Outcome.NO_DIFFERENCE:
             reason += ": one gunicorn worker served no more than runserver"
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, comparisons, chart, caveats)
+        return Finding(
+            Rating.PARTLY_TRUE,
+            reason + ".",
+            figures,
+            comparisons,
+            chart,
+            caveats,
+            facts=_facts(process_gain=ratio),
+        )
     return _unsupported(
         f"two gunicorn workers against runserver: {against_runserver.outcome.value}",
         cpu,
@@ -384,7 +397,15 @@ def proxy_cost(experiments: Experiments) -> Finding:
         f"alone (section 4); {cost}. The claim rests on that protection; a cost whose CI "
         "crosses the threshold stays inconclusive"
     )
-    return Finding(Rating.CONFIRMED, reason + ".", figures, comparisons, chart, caveats)
+    return Finding(
+        Rating.CONFIRMED,
+        reason + ".",
+        figures,
+        comparisons,
+        chart,
+        caveats,
+        facts=_facts(nginx_cost=tuple(costs)),
+    )
 
 
 def _cost_text(verdict: Verdict) -> str:
@@ -403,7 +424,8 @@ def _stop_outcomes(figures: Mapping[str, object] | None) -> Mapping[str, int] | 
 
 
 def graceful_stop(experiments: Experiments) -> Finding:
-    """Section 7: requests in flight at a stop, answered or cut, per server."""
+    """Section 7: requests in flight at a stop, answered or cut, per server; then worker
+    recycling under load."""
     alone = experiments["robust_alone"]
     labels = alone.labels()
     outcomes = {label: _stop_outcomes(alone.robustness(label)) for label in labels}
@@ -427,29 +449,54 @@ def graceful_stop(experiments: Experiments) -> Finding:
         tuple(labels),
         MappingProxyType({"answered": tuple(float(answered[label]) for label in labels)}),
     )
-    caveats = (
-        *_failures(alone),
-        "worker recycling (max-requests) is not measured yet",
-    )
+    servers = [run.meta.server for run in alone.runs]
+    recycling = read_recycling(experiments.get("recycling"), servers)
+    tables = () if recycling.table is None else (recycling.table,)
+    caveats = (*_failures(alone), *recycling.caveats)
+    facts: dict[str, Fact] = dict(recycling.facts)
     if any(found is None for found in outcomes.values()) or "runserver" not in outcomes:
-        return _unsupported("a server lacks its graceful-stop figures", alone, figures=figures)
+        return _unsupported(
+            "a server lacks its graceful-stop figures", alone, figures=figures, chart=chart
+        )
     production = [label for label in labels if not label.startswith("runserver")]
     finished = [label for label in production if answered[label] > 0]
+    facts |= {
+        "stop_answered_by": tuple(finished),
+        "stop_cut_by": tuple(label for label in labels if answered[label] == 0),
+    }
+    after = f" {recycling.sentence}." if recycling.sentence else ""
     if answered["runserver"] == 0 and production and finished == production:
         reason = (
             "asked to stop, runserver cut every request in flight; "
             + ", ".join(f"{label} answered {answered[label]}" for label in production)
             + " (the requests its workers were serving; ones still queued were refused or "
-            "reset, which a proxy in front turns into 502s)"
+            "reset, which a proxy in front turns into 502s)."
         )
-        return Finding(Rating.CONFIRMED, reason + ".", figures, (), chart, tuple(caveats))
+        return Finding(
+            Rating.CONFIRMED,
+            reason + after,
+            figures,
+            (),
+            chart,
+            caveats,
+            tables,
+            MappingProxyType(facts),
+        )
+    cut = [label for label in production if answered[label] == 0]
+    reason = (
+        "runserver answered requests in flight"
+        if answered["runserver"]
+        else f"{', '.join(cut)} answered none of the requests in flight"
+    )
     return Finding(
         Rating.NOT_SUPPORTED,
-        "runserver answered requests in flight, or a production server answered none",
+        reason + "." + after,
         figures,
         (),
         chart,
-        tuple(caveats),
+        caveats,
+        tables,
+        MappingProxyType(facts),
     )
 
 
@@ -512,7 +559,15 @@ def asgi_payoff(experiments: Experiments) -> Finding:
             "off for async code, not for a sync DRF app; real-time (WebSockets) is what "
             "Daphne was built for and is not measured here"
         )
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, comparisons, chart, caveats)
+        return Finding(
+            Rating.PARTLY_TRUE,
+            reason + ".",
+            figures,
+            comparisons,
+            chart,
+            caveats,
+            facts=_facts(async_payoff=payoff.ratio, users=float(users)),
+        )
     return _unsupported(
         f"the async view under Uvicorn against gunicorn sync: {payoff.outcome.value}",
         sync,
@@ -585,6 +640,12 @@ def overload(experiments: Experiments) -> Finding:
     floor = users * THREADS_PER_USER
     growing = sorted(label for label, count in others.items() if (count or 0) >= floor)
     bounded = {label: count or 0 for label, count in others.items() if label not in growing}
+    overload_facts = _facts(
+        runserver_threads=float(dev),
+        users=float(users),
+        bounded_threads=float(max(bounded.values(), default=0)),
+        bounded_servers=tuple(bounded),
+    )
     if dev >= floor and bounded and max(bounded.values()) < dev / 4:
         reason = (
             f"with {users} users at once runserver ran up to {dev} threads, a new one per "
@@ -593,13 +654,23 @@ def overload(experiments: Experiments) -> Finding:
             "count and memory do not"
         )
         if not growing:
-            return Finding(Rating.CONFIRMED, reason + ".", figures_out, (), chart, caveats)
+            return Finding(
+                Rating.CONFIRMED,
+                reason + ".",
+                figures_out,
+                (),
+                chart,
+                caveats,
+                facts=overload_facts,
+            )
         reason += (
             f". But {', '.join(growing)} grew too ({', '.join(str(threads[g]) for g in growing)}"
             " threads): under ASGI, Django runs each sync request (all of DRF) in a thread of "
             "its own, so an unbounded thread count is not runserver's alone"
         )
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures_out, (), chart, caveats)
+        return Finding(
+            Rating.PARTLY_TRUE, reason + ".", figures_out, (), chart, caveats, facts=overload_facts
+        )
     return _unsupported(
         f"runserver ran {dev} threads for {users} users, the others up to {bounded}",
         runs,

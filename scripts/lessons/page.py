@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from scripts.lessons.findings import Figure as FigureRow
 from scripts.lessons.findings import Finding, Rating, Series
 from scripts.lessons.judges import figure_columns
+from scripts.lessons.recommendation import Recommendation, recommend
 from scripts.lessons.sections import Section
 from scripts.reporting.charts_style import DPI, series_style
 from servers.registry import SERVERS
@@ -128,13 +129,39 @@ def markdown(results: Sequence[SectionResult], mode: str, header: str) -> str:
         lines += [f"## {section.number}. {section.title}", ""]
         lines += [f'> "{claim.text}" ({claim.source})' for claim in section.claims]
         lines += ["", section.experiment, "", "Reproduce:", ""]
-        lines += [f"    {command}" for command in result.commands]
+        lines += [f"    {line}" for command in result.commands for line in command.splitlines()]
         lines += ["", f"**Verdict: {finding.rating.value}**" + _quick(mode), "", finding.reason]
         lines += ["", f"![chart](section{section.number}.png)", "", *_md_table(finding), ""]
         lines += [f"- {comparison}" for comparison in finding.comparisons]
         lines += [f"- caveat: {caveat}" for caveat in finding.caveats]
         lines.append("")
+    advice = _recommendation(results)
+    lines += ["## Recommendation" + _quick(mode), ""]
+    lines += [f"- {line}" for line in advice.lines] or [NOTHING_SUPPORTED]
+    if advice.unsupported:
+        lines += ["", "Not supported by this run: " + "; ".join(advice.unsupported) + "."]
+    lines.append("")
     return "\n".join(lines)
+
+
+NOTHING_SUPPORTED: Final = "This run supports no recommendation: no section it rests on decided."
+
+
+def _recommendation(results: Sequence[SectionResult]) -> Recommendation:
+    return recommend({result.section.number: result.finding for result in results})
+
+
+def _recommendation_html(results: Sequence[SectionResult], mode: str) -> str:
+    advice = _recommendation(results)
+    parts = [f"<section id='recommendation'><h2>Recommendation{_e(_quick(mode))}</h2>"]
+    if advice.lines:
+        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in advice.lines) + "</ul>")
+    else:
+        parts.append(f"<p>{_e(NOTHING_SUPPORTED)}</p>")
+    if advice.unsupported:
+        parts.append(f"<p>Not supported by this run: {_e('; '.join(advice.unsupported))}.</p>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _quick(mode: str) -> str:
@@ -207,6 +234,7 @@ def page_html(
             parts.append("<ul>" + "".join(f"<li>caveat: {_e(c)}</li>" for c in finding.caveats))
             parts.append("</ul>")
         parts.append("</section>")
+    parts.append(_recommendation_html(results, mode))
     parts.append("</body></html>")
     return "\n".join(parts)
 
