@@ -382,6 +382,10 @@ def proxy_cost(experiments: Experiments) -> Finding:
         f"{label} {_cost_text(verdict)}" for label, verdict in zip(labels, verdicts, strict=True)
     ]
     cost = "what nginx cost in goodput: " + "; ".join(costs)
+    short_costs = tuple(
+        f"{label} {_cost_text(verdict, interval=False)}"
+        for label, verdict in zip(labels, verdicts, strict=True)
+    )
     shielded = _slow_clients(experiments)
     if shielded.rating is Rating.NOT_SUPPORTED:
         return _unsupported(
@@ -404,17 +408,21 @@ def proxy_cost(experiments: Experiments) -> Finding:
         comparisons,
         chart,
         caveats,
-        facts=_facts(nginx_cost=tuple(costs)),
+        facts=_facts(nginx_cost=short_costs),
     )
 
 
-def _cost_text(verdict: Verdict) -> str:
+def _cost_text(verdict: Verdict, *, interval: bool = True) -> str:
+    """The goodput nginx cost, with the outcome (and the ratio's CI unless `interval` is
+    False, for the recommendation's one line)."""
     if verdict.ratio is None:
         return verdict.outcome.value
     change = abs(1 - verdict.ratio) * 100
     direction = "less" if verdict.ratio < 1 else "more"
-    interval = f"95 % CI of the ratio {verdict.ci_low:.2f}-{verdict.ci_high:.2f}"
-    return f"{change:.0f} % {direction} goodput ({verdict.outcome.value}, {interval})"
+    if not interval:
+        return f"{change:.0f} % {direction} goodput ({verdict.outcome.value})"
+    ci = f"95 % CI of the ratio {verdict.ci_low:.2f}-{verdict.ci_high:.2f}"
+    return f"{change:.0f} % {direction} goodput ({verdict.outcome.value}, {ci})"
 
 
 def _stop_outcomes(figures: Mapping[str, object] | None) -> Mapping[str, int] | None:

@@ -93,8 +93,8 @@ def _debug_sentence(pages: Sequence[ErrorPageFigures]) -> tuple[str, dict[str, F
     listing = [page for page in leaky_on if page.url_patterns_shown]
     if listing:
         sentence += (
-            f"; the {listing[0].request} got the {_plural(listing[0].url_patterns_shown, 'URL')}"
-            " patterns the app routes"
+            f"; the {listing[0].request} got the "
+            f"{_plural(listing[0].url_patterns_shown, 'URL pattern')} the app routes"
         )
     largest_off = max(page.body_bytes for page in off)
     if leaky_off:

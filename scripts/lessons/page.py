@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,7 @@ def markdown(results: Sequence[SectionResult], mode: str, header: str) -> str:
     return "\n".join(lines)
 
 
+_SECTION_NAMED: Final = re.compile(r"section (\d+)")
 NOTHING_SUPPORTED: Final = "This run supports no recommendation: no section it rests on decided."
 
 
@@ -153,9 +155,23 @@ def _recommendation(results: Sequence[SectionResult]) -> Recommendation:
 
 def _recommendation_html(results: Sequence[SectionResult], mode: str) -> str:
     advice = _recommendation(results)
+    shown = {result.section.number for result in results}
+
+    def linked(text: str) -> str:
+        """The line with each "section N" it names linked to that section on the page."""
+        return _SECTION_NAMED.sub(
+            lambda match: (
+                f"<a href='#section-{match[1]}'>{match[0]}</a>"
+                if int(match[1]) in shown
+                else match[0]
+            ),
+            _e(text),
+        )
+
     parts = [f"<section id='recommendation'><h2>Recommendation{_e(_quick(mode))}</h2>"]
     if advice.lines:
-        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in advice.lines) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{linked(line)}</li>" for line in advice.lines))
+        parts.append("</ul>")
     else:
         parts.append(f"<p>{_e(NOTHING_SUPPORTED)}</p>")
     if advice.unsupported:
@@ -205,6 +221,13 @@ def page_html(
         f"<title>Why runserver is not for production</title><style>{STYLE}</style></head><body>",
         "<h1>Why runserver is not for production, measured on this machine</h1>",
         f"<p>{_e(header)}</p>",
+        "<nav><ul>",
+        *(
+            f"<li><a href='#section-{r.section.number}'>{r.section.number}. "
+            f"{_e(r.section.title)}</a></li>"
+            for r in results
+        ),
+        "<li><a href='#recommendation'>Recommendation</a></li></ul></nav>",
     ]
     for result in results:
         section, finding = result.section, result.finding

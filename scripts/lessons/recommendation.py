@@ -74,7 +74,7 @@ def _sync_app(found: Findings) -> str | None:
         "CPU-bound endpoint (section 2)"
     )
     if answered:
-        line += f", and {', '.join(answered)} finished the requests in flight at a stop (7)"
+        line += f", and {', '.join(answered)} finished the requests in flight at a stop (section 7)"
     return line + "."
 
 

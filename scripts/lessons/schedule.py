@@ -41,7 +41,8 @@ class Mode:
         repeats = 1 if experiment.checks_only else self.repeats
         window = min(3.0, self.window_s * 3) if experiment.checks_only else self.window_s
         timing: tuple[str, ...] = ("--repeats", str(repeats), "--warmup", f"{self.warmup_s:g}s")
-        if experiment.checks_only and self.slow_clients_s is not None:
+        robustness = "--checks" in experiment.flags
+        if robustness and self.slow_clients_s is not None:
             timing += ("--robustness-slow-s", f"{self.slow_clients_s:g}s")
         if "--shape" in experiment.flags:
             return (*timing, "--step", f"{window:g}s")
