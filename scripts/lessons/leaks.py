@@ -38,18 +38,16 @@ def _page_row(page: ErrorPageFigures) -> Figure:
     return Figure(
         f"{page.server}, DEBUG {_on_off(page.debug)}, {page.request}",
         {
-            "status": str(page.status),
-            "type": page.content_type or "-",
-            "bytes": f"{page.body_bytes:,}",
+            "answer": f"{page.status} {page.content_type or '-'}, {page.body_bytes:,} bytes",
             "traceback frames": str(page.traceback_frames),
             "settings": str(page.settings_shown),
-            "environment variables": str(page.environment_variables_shown),
+            "environment variables": str(page.environment_variables_shown)
+            + (" (DATABASE_URL)" if page.database_url_shown else ""),
             "file paths": str(page.file_paths_shown),
-            "SQL statements": str(page.sql_statements_shown),
+            "SQL": str(page.sql_statements_shown),
             "URL patterns": str(page.url_patterns_shown),
             "versions": ", ".join(page.versions_shown) or "-",
-            "DATABASE_URL shown": "yes" if page.database_url_shown else "no",
-            "values masked": str(page.values_masked),
+            "masked": str(page.values_masked),
         },
     )
 

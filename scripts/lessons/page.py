@@ -43,7 +43,7 @@ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; 
 blockquote { border-left: 4px solid #ccc; margin: 0.5em 0; padding: 0.2em 1em; color: #444; }
 code, pre { background: #f4f4f4; padding: 0.1em 0.3em; white-space: pre-wrap;
             word-break: break-all; }
-table { border-collapse: collapse; margin: 0.5em 0; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
