@@ -12,22 +12,27 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from loadtests.window import WindowController
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.harness.robustness import BENCH_SLOW_CLIENTS
 from scripts.lessons.probes import PROBES
 from scripts.lessons.sections import SECTIONS, Experiment, Section
 
-# Per run beyond its windows and warm-up: server start and stop, response check, Locust's
-# start and exit (about 5 s here); robustness checks add about 20 s (10 s of slow clients,
-# oversized requests, a graceful stop).
-RUN_OVERHEAD_S: Final = 6.0
-CHECKS_S: Final = 22.0
-BENCH_OVERHEAD_S: Final = 8.0  # migrate, seed, issue tokens, noise probe
+# Per run beyond its windows and warm-up, measured on the 2-core machine: server start 0.7 s,
+# response check 0.4 s, Locust's start and final write 3 s, stop 0.3 s, and between runs
+# about 1 s; a step load settles 1 s before each later step. Robustness checks add their
+# slow clients' time and about 4 s (oversized requests, a graceful stop).
+RUN_OVERHEAD_S: Final = 5.5
+SETTLE_S: Final = WindowController.SETTLE_S
+CHECKS_OVERHEAD_S: Final = 4.0
+BENCH_OVERHEAD_S: Final = 5.0  # migrate, seed, issue tokens, noise probe
 
 
 @dataclass(frozen=True)
 class Mode:
     """How long each experiment measures: 3 repetitions of 5 s windows decide the lesson's
-    large effects (2x to 1000x) with Welch on logs; quick keeps every experiment with 2."""
+    large effects (2x to 1000x) with Welch on logs; quick keeps every experiment with 2
+    repetitions of 2 s windows, and slow clients for 4 s instead of 10."""
 
     name: str
     repeats: int
@@ -52,7 +57,7 @@ class Mode:
 MODES: Final[Mapping[str, Mode]] = MappingProxyType(
     {
         "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0),
-        "quick": Mode("quick", repeats=2, window_s=3.0, warmup_s=1.0),
+        "quick": Mode("quick", repeats=2, window_s=2.0, warmup_s=1.0, slow_clients_s=4.0),
     }
 )
 # The tests' live lesson: every experiment of a section, in as little time as it can take.
@@ -91,8 +96,11 @@ def bench_plan(flags: Sequence[str], available_cpus: tuple[int, ...]) -> BenchPl
 def estimate_s(plan: BenchPlan) -> float:
     """Seconds a bench should take: its runs x (windows + warm-up + overhead, and the
     checks after the load), plus its own preparation."""
-    per_run = plan.window_total_s + plan.warmup_s + RUN_OVERHEAD_S
-    per_run += CHECKS_S if plan.checks else 0.0
+    settles_s = SETTLE_S * (plan.shape.windows - 1)
+    per_run = plan.window_total_s + plan.warmup_s + settles_s + RUN_OVERHEAD_S
+    if plan.checks:
+        slow_s = plan.robustness_slow_s or BENCH_SLOW_CLIENTS.duration_s
+        per_run += slow_s + CHECKS_OVERHEAD_S
     return BENCH_OVERHEAD_S + len(plan.run_order) * per_run
 
 

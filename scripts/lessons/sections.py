@@ -24,6 +24,18 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """What an experiment that provokes errors on purpose may take of the machine at most:
+    client connections open at once (users, slow clients, probes and requests in flight)
+    and resident memory of everything it starts (server, proxy, Locust). Its time is the
+    schedule's estimate (scripts/lessons/schedule.py). tests/scripts/lessons/test_bounds.py
+    holds the experiments to these."""
+
+    connections: int
+    memory_mb: float
+
+
+@dataclass(frozen=True)
 class Experiment:
     """One bench a section needs: a key its judge finds it by, and its flags. `checks_only`:
     what it measures are the checks after the load (figures, not a comparison), so one
@@ -34,6 +46,7 @@ class Experiment:
     flags: tuple[str, ...]
     checks_only: bool = False
     probe: str | None = None
+    bounds: Bounds | None = None
 
 
 @dataclass(frozen=True)
@@ -88,10 +101,18 @@ _ROBUSTNESS_FLAGS: Final = (
     "--checks",
     "robustness",
 )
-_ROBUST_ALONE: Final = Experiment("robust_alone", _ROBUSTNESS_FLAGS, checks_only=True)
-_ROBUST_NGINX: Final = Experiment(
-    "robust_nginx", (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"), checks_only=True
+# 4 users, 50 slow clients, 10 requests in flight at the stop, and the probes' one at a time
+_ROBUST_BOUNDS: Final = Bounds(connections=4 + 50 + 10 + 2, memory_mb=1024.0)
+_ROBUST_ALONE: Final = Experiment(
+    "robust_alone", _ROBUSTNESS_FLAGS, checks_only=True, bounds=_ROBUST_BOUNDS
 )
+_ROBUST_NGINX: Final = Experiment(
+    "robust_nginx",
+    (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"),
+    checks_only=True,
+    bounds=_ROBUST_BOUNDS,
+)
+OVERLOAD_USERS: Final = 200
 
 # Section 4's probes: an error page with DEBUG on and off, and Django's deployment check.
 _ERROR_PAGES: Final = Experiment("error_pages", (), probe="error_pages")
@@ -213,12 +234,14 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
                         "--scenario",
                         "io",
                         "--users",
-                        "200",
+                        str(OVERLOAD_USERS),
                         "--workers",
                         "1",
                         "--errors-expected",
                     ),
                     checks_only=True,
+                    # each user holds one connection; the response check adds one
+                    bounds=Bounds(connections=OVERLOAD_USERS + 2, memory_mb=1024.0),
                 ),
             ),
             judge="overload",
