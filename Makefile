@@ -42,6 +42,7 @@ help:
 	@echo "                               PRESET=verdict: REPEATS=4 DURATION=10s WARMUP=2s"
 	@echo "                               PROFILE=dev|production, PROXY=none|nginx, DB=sqlite|postgres"
 	@echo "                               CHECKS=robustness (slow clients, oversize, graceful stop)"
+	@echo "                               MAX_REQUESTS=N: recycle workers (gunicorn, uwsgi)"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob] [BASELINE=server] [POOL=1]"
 	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"
 	@echo "make compare BASE=<dir|runs> CAND=<dir|runs> [THRESHOLD=5]"
