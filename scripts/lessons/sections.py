@@ -261,8 +261,9 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
                     _DJANGO_DOCS,
                 ),
             ),
-            experiment="50 slow clients trickle request headers for 10 s while normal "
-            "requests are timed, then an oversized header and body are sent, under runserver, "
+            experiment="50 slow clients trickle request headers (for 10 s; 4 s in a quick "
+            "lesson) while normal requests are timed, then an oversized header and body are "
+            "sent, under runserver, "
             "gunicorn and uWSGI, each alone and behind nginx. Then an unknown URL and a "
             "request with a forged Host header (an exception inside Django; the app has no "
             "endpoint that fails on purpose) are sent to runserver and gunicorn with the "
