@@ -116,6 +116,7 @@ class LaunchRequest:
             cpus=self.cpus,
             stop_signal=self.spec.stop_signal,
             stop_grace_s=self.spec.stop_grace_s,
+            stop_signal_to_group=not self.spec.stop_master_only,
         )
 
 
