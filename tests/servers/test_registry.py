@@ -158,7 +158,7 @@ def test_a_tcp_only_server_refuses_a_socket_path() -> None:
         )
 
 
-def _recycle_recycle_argv(name: str, max_requests: int | None) -> list[str]:
+def _recycle_argv(name: str, max_requests: int | None) -> list[str]:
     return SERVERS[name].argv(
         bin_dir=Path("/bin"),
         python=Path("/bin/python"),
