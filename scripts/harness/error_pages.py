@@ -2,10 +2,11 @@
 
 With DEBUG on, Django answers an unknown URL with the URL patterns it tried, and an exception
 (a crash, or a request whose Host header is not allowed) with its technical page: the
-traceback, every setting, the request's environment (under runserver and gunicorn that is
-the server process's environment variables), file paths and versions. Django masks values
-whose names look secret (KEY, TOKEN, PASS, ...), so SECRET_KEY shows as stars, but
-DATABASE_URL, with a password in it where there is one, does not look secret by name.
+traceback, every setting, the request's environment (under runserver, whose wsgiref copies
+the server process's environment variables into it, DATABASE_URL among them; gunicorn
+passes the request's own only), file paths and versions. Django masks values whose names
+look secret (KEY, TOKEN, PASS, ...), so SECRET_KEY shows as stars, but DATABASE_URL, with a
+password in it where there is one, does not look secret by name.
 With DEBUG off the app's own handlers answer a few bytes of JSON. The figures are counted
 from the bytes received, so a page that shows nothing gets zeros, whatever it looks like.
 """

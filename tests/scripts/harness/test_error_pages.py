@@ -29,7 +29,10 @@ def test_debug_pages_leak_and_production_pages_do_not_under_both_servers(tmp_pat
         crash = pages[(server, True, "bad Host header")]
         assert crash.status == 400 and crash.content_type == "text/html"
         assert crash.traceback_frames >= 1 and crash.settings_shown >= 50
-        assert crash.environment_variables_shown >= 5 and crash.database_url_shown
+        assert crash.environment_variables_shown >= 5
+        # runserver (wsgiref) copies its process's environment into every request's;
+        # gunicorn passes the request's own variables only
+        assert crash.database_url_shown == (server == "runserver")
         assert crash.file_paths_shown >= 1 and crash.values_masked >= 1
         assert any(version.startswith("Django ") for version in crash.versions_shown)
         unknown = pages[(server, True, "unknown URL")]
