@@ -121,7 +121,7 @@ def _page(server: str, debug: bool, request: str, leaks: bool) -> ErrorPageFigur
         versions_shown=("Django 5.2.19", "Python 3.11.7")
         if leaks and request != "unknown URL"
         else (),
-        database_url_shown=leaks and request != "unknown URL",
+        database_url_shown=leaks and request != "unknown URL" and server == "runserver",
     )
 
 
