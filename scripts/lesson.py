@@ -63,7 +63,8 @@ def build_parser() -> OneLineErrorParser:
         "--lesson",
         choices=sorted(MODES),
         default="full",
-        help="full: 3 repetitions of 5 s windows; quick: 2 of 3 s, for a classroom (default: full)",
+        help="full: 3 repetitions of 5 s windows (3 s per step of a step load); quick: 2 of 2 s, "
+        "for a classroom (default: full)",
     )
     parser.add_argument(
         "--sections",

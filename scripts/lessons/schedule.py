@@ -32,13 +32,20 @@ BENCH_OVERHEAD_S: Final = 5.0  # migrate, seed, issue tokens, noise probe
 class Mode:
     """How long each experiment measures: 3 repetitions of 5 s windows decide the lesson's
     large effects (2x to 1000x) with Welch on logs; quick keeps every experiment with 2
-    repetitions of 2 s windows, and slow clients for 4 s instead of 10."""
+    repetitions of 2 s windows, and slow clients for 4 s instead of 10.
+
+    A step load measures one window per step, three per run (1, 4 and 8 users on the I/O
+    endpoint, about 40 % of the full lesson's time): its steps get `step_s` each (3 s in
+    full: still 60 to 480 answers a window for effects of 2x and more) so the full lesson
+    fits in its 15 minutes. Slow clients trickle for `slow_clients_s` (6 s in full: seven
+    probes of a normal request while they hold the workers)."""
 
     name: str
     repeats: int
     window_s: float
     warmup_s: float
     slow_clients_s: float | None = None  # None: the robustness checks' own 10 s
+    step_s: float | None = None  # None: window_s
 
     def flags(self, experiment: Experiment) -> tuple[str, ...]:
         if experiment.probe is not None:
@@ -50,13 +57,13 @@ class Mode:
         if robustness and self.slow_clients_s is not None:
             timing += ("--robustness-slow-s", f"{self.slow_clients_s:g}s")
         if "--shape" in experiment.flags:
-            return (*timing, "--step", f"{window:g}s")
+            return (*timing, "--step", f"{self.step_s or window:g}s")
         return (*timing, "--duration", f"{window:g}s")
 
 
 MODES: Final[Mapping[str, Mode]] = MappingProxyType(
     {
-        "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0),
+        "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0, slow_clients_s=6.0, step_s=3.0),
         "quick": Mode("quick", repeats=2, window_s=2.0, warmup_s=1.0, slow_clients_s=4.0),
     }
 )
