@@ -113,7 +113,10 @@ def run_benches(
             flush=True,
         )
         if planned.probe is not None:
-            written = run_probe(planned.probe, lesson_dir)
+            try:
+                written = run_probe(planned.probe, lesson_dir)
+            except KeyboardInterrupt:  # its servers are stopped by then (supervised)
+                return done, True
             done.append(
                 {
                     "probe": planned.probe,
