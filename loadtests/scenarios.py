@@ -79,7 +79,6 @@ class Endpoint:
     expected_status: int
     check: Callable[[Any, Call, UserContext], str | None]
     authenticated: bool = True
-    needs_items: bool = False  # names one of the user's items: its ids are learnt first
 
     def verdict(self, status: int, body: Any, call: Call, context: UserContext) -> str | None:
         """None when the answer is right; otherwise why it is wrong."""
@@ -174,11 +173,7 @@ def _check_token(body: Any, call: Call, context: UserContext) -> str | None:
 ME = Endpoint("GET /api/me/", lambda c: Call("GET", "/api/me/"), 200, _check_me)
 LIST_ITEMS = Endpoint("GET /api/items/", lambda c: Call("GET", ITEMS_PATH), 200, _check_item_list)
 GET_ITEM = Endpoint(
-    "GET /api/items/<id>/",
-    lambda c: Call("GET", f"{ITEMS_PATH}{c.some_item()}/"),
-    200,
-    _check_item,
-    needs_items=True,
+    "GET /api/items/<id>/", lambda c: Call("GET", f"{ITEMS_PATH}{c.some_item()}/"), 200, _check_item
 )
 CREATE_ITEM = Endpoint(
     "POST /api/items/",
@@ -195,7 +190,6 @@ PATCH_ITEM = Endpoint(
     lambda c: Call("PATCH", f"{ITEMS_PATH}{c.some_item()}/", {"done": c.rng.random() < 0.5}),
     200,
     _check_patched,
-    needs_items=True,
 )
 SLOW = Endpoint(
     f"GET /api/slow/?ms={SLOW_MS}",
@@ -243,13 +237,6 @@ class Scenario:
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
         return tuple(endpoint for endpoint, _ in self.weighted)
-
-    @property
-    def needs_items(self) -> bool:
-        """Whether a user must learn its item ids before the load (one request each): a
-        scenario that never names an item starts its users without it, so 200 users
-        on a server with a short listen queue are not kept waiting on SYN retries first."""
-        return any(endpoint.needs_items for endpoint in self.endpoints)
 
     def pick(self, rng: random.Random) -> Endpoint:
         weights = [weight for _, weight in self.weighted]

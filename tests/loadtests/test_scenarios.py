@@ -114,18 +114,3 @@ def test_a_user_without_items_cannot_build_an_item_request() -> None:
 def test_the_reference_prime_count() -> None:
     assert [count_primes_below(n) for n in (0, 2, 3, 10, 100)] == [0, 0, 1, 4, 25]
     assert count_primes_below(20_000) == 2262  # pi(20,000), a published value
-
-
-def test_exactly_the_scenarios_that_name_an_item_learn_their_items_first() -> None:
-    """An endpoint that cannot be built without an item id says so; the rest start their
-    users without the setup request."""
-    for scenario in SCENARIOS.values():
-        context = UserContext("u", "p")
-        buildable = True
-        for endpoint in scenario.endpoints:
-            try:
-                endpoint.build(context)
-            except LookupError:
-                buildable = False
-                assert endpoint.needs_items, endpoint.name
-        assert scenario.needs_items == (not buildable), scenario.name
