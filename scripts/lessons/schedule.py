@@ -117,6 +117,7 @@ def plan_lesson(
     """Every bench and probe the chosen sections need, each once, in section order."""
     order: list[tuple[str, ...]] = []
     serves: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    setup_s: dict[tuple[str, ...], float] = {}
     for number in section_numbers:
         section: Section = SECTIONS[number]
         for experiment in section.experiments:
@@ -125,7 +126,8 @@ def plan_lesson(
                 order.append(key)
                 serves[key] = []
             serves[key].append((number, experiment.key))
-    return tuple(_planned(key, tuple(serves[key]), available_cpus) for key in order)
+            setup_s[key] = max(setup_s.get(key, 0.0), experiment.setup_s)
+    return tuple(_planned(key, tuple(serves[key]), available_cpus, setup_s[key]) for key in order)
 
 
 _PROBE_MARK: Final = "probe:"
@@ -139,9 +141,13 @@ def _identity(experiment: Experiment, mode: Mode) -> tuple[str, ...]:
 
 
 def _planned(
-    key: tuple[str, ...], serves: tuple[tuple[int, str], ...], available_cpus: tuple[int, ...]
+    key: tuple[str, ...],
+    serves: tuple[tuple[int, str], ...],
+    available_cpus: tuple[int, ...],
+    setup_s: float,
 ) -> PlannedBench:
     if len(key) == 1 and key[0].startswith(_PROBE_MARK):
         name = key[0].removeprefix(_PROBE_MARK)
         return PlannedBench((), serves, PROBES[name].estimate_s, probe=name)
-    return PlannedBench(key, serves, estimate_s(bench_plan(key, available_cpus)))
+    plan = bench_plan(key, available_cpus)
+    return PlannedBench(key, serves, estimate_s(plan) + setup_s * plan.repeats)

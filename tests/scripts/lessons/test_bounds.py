@@ -108,7 +108,7 @@ def test_an_error_provoking_experiment_stays_within_its_bounds(
     assert experiment.bounds is not None, f"{key} declares no bounds"
     flags = (*_on_server(experiment.flags, server), *TINY.flags(experiment))
     cpus = tuple(sorted(os.sched_getaffinity(0)))
-    budget_s = estimate_s(bench_plan(flags, cpus)) * TIME_MARGIN
+    budget_s = (estimate_s(bench_plan(flags, cpus)) + experiment.setup_s) * TIME_MARGIN
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     started = time.monotonic()
     with sampled() as sampler, redirect_stdout(StringIO()):
