@@ -231,7 +231,8 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             experiment="200 users at once (started within 4 s) on the I/O-bound endpoint "
             "(each request waits 50 ms) for one window, bounded in time, under runserver, "
             "one gunicorn sync worker and one Uvicorn process: goodput, latency, errors, and "
-            "the most OS threads and memory each server's processes used. Errors are what this measures, not a gate.",
+            "the most OS threads and memory each server's processes used. Errors are what "
+            "this measures, not a gate.",
             experiments=(
                 Experiment(
                     "overload",
