@@ -115,10 +115,9 @@ _ROBUST_NGINX: Final = Experiment(
 )
 OVERLOAD_USERS: Final = 200
 # Users start at this rate, not all in one second, to spare runserver's listen queue (10
-# connections) a burst of 200 SYNs. Its users still take long to start: runserver answers
-# each request on a new connection, so the queue overflows under the load itself, and the
-# clients whose SYNs were dropped retry after 1, 3, 7, 15 and 31 s (measured: runserver's
-# overload run took 69 s of which 4 s measured, gunicorn's 10 s).
+# connections) a burst of 200 SYNs. Its users still take long to start, a client whose SYN
+# was dropped retrying after 1, 3, 7, 15 and 31 s (measured: runserver's overload run took
+# 69 s, of which 4 s were warm-up and window, gunicorn's 10 s; a tiny one 41 s).
 OVERLOAD_SETUP_S: Final = 60.0
 OVERLOAD_SPAWN_RATE: Final = 50.0
 
