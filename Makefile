@@ -19,7 +19,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
-	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) \
+	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) $(call flag,MAX_REQUESTS,max-requests) \
 	$(if $(filter 1 yes true,$(REPORT)),--report) \
 	$(if $(filter 1 yes true,$(SHARE_MACHINE)),--share-machine)
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
@@ -42,6 +42,7 @@ help:
 	@echo "                               PRESET=verdict: REPEATS=4 DURATION=10s WARMUP=2s"
 	@echo "                               PROFILE=dev|production, PROXY=none|nginx, DB=sqlite|postgres"
 	@echo "                               CHECKS=robustness (slow clients, oversize, graceful stop)"
+	@echo "                               MAX_REQUESTS=N: recycle workers (gunicorn, uwsgi)"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob] [BASELINE=server] [POOL=1]"
 	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"
 	@echo "make compare BASE=<dir|runs> CAND=<dir|runs> [THRESHOLD=5]"

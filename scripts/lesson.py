@@ -24,9 +24,10 @@ from typing import Any
 from scripts import bench
 from scripts.harness.deployment import Deployment
 from scripts.harness.plan import results_directory
-from scripts.lessons.evidence import ExperimentRuns, read_experiment
+from scripts.lessons.evidence import ExperimentRuns, read_experiment, read_probe_experiment
 from scripts.lessons.judges import judge_section
 from scripts.lessons.page import SectionResult, write_lesson
+from scripts.lessons.probes import PROBES, run_probe
 from scripts.lessons.schedule import MODES, TINY, Mode, PlannedBench, plan_lesson
 from scripts.lessons.sections import SECTIONS
 from scripts.options.exit_status import SIGNAL_BASE, ExitStatus
@@ -62,7 +63,8 @@ def build_parser() -> OneLineErrorParser:
         "--lesson",
         choices=sorted(MODES),
         default="full",
-        help="full: 3 repetitions of 5 s windows; quick: 2 of 3 s, for a classroom (default: full)",
+        help="full: 3 repetitions of 5 s windows (3 s per step of a step load); quick: 2 of 2 s, "
+        "for a classroom (default: full)",
     )
     parser.add_argument(
         "--sections",
@@ -110,6 +112,21 @@ def run_benches(
             f"{remaining_s / 60:.1f} min left\n  {planned.command}",
             flush=True,
         )
+        if planned.probe is not None:
+            try:
+                written = run_probe(planned.probe, lesson_dir)
+            except KeyboardInterrupt:  # its servers are stopped by then (supervised)
+                return done, True
+            done.append(
+                {
+                    "probe": planned.probe,
+                    "serves": planned.serves,
+                    "file": str(written.relative_to(lesson_dir)),
+                }
+            )
+            _record(lesson_dir, mode, done)
+            remaining_s -= planned.estimate_s
+            continue
         before = _run_dirs(results)
         status = bench.main([*planned.flags, "--results", str(results)])
         produced = sorted(path.name for path in _run_dirs(results) - before)
@@ -127,6 +144,15 @@ def _experiments(
     """Section number -> experiment key -> its runs (experiments.json's `benches`)."""
     found: dict[int, dict[str, ExperimentRuns]] = {}
     for entry in done:
+        if "probe" in entry:
+            name = str(entry["probe"])
+            command = "\n".join(PROBES[name].commands)
+            path = results / "lesson" / str(entry["file"])
+            for number, key in entry["serves"]:
+                found.setdefault(int(number), {})[str(key)] = read_probe_experiment(
+                    str(key), command, path
+                )
+            continue
         command = "python -m scripts.bench " + " ".join(str(flag) for flag in entry["flags"])
         run_dirs = [results / "runs" / str(name) for name in entry["runs"]]
         for number, key in entry["serves"]:

@@ -56,6 +56,7 @@ class AppSettings:
     login_throttle_address_rate: str = BENCH_LOGIN_THROTTLE_RATE
     static_root: Path | None = None  # where collectstatic copies to (for a proxy)
     db_pool_max_size: int | None = None  # PostgreSQL pool per process; None: no pool
+    debug: bool = False  # DEBUG on: the development settings (the lesson shows what it leaks)
 
     @classmethod
     def for_sqlite(cls, db_path: Path, *, access_lifetime_s: int = 300) -> AppSettings:
@@ -87,7 +88,7 @@ class AppSettings:
             "SECRET_KEY": self.secret_key,
             "DATABASE_URL": self.database_url,
             "ALLOWED_HOSTS": self.allowed_hosts,
-            "DEBUG": "0",
+            "DEBUG": "1" if self.debug else "0",
             "JWT_ACCESS_LIFETIME_S": str(self.access_lifetime_s),
             "JWT_REFRESH_LIFETIME_S": str(self.refresh_lifetime_s),
             "LOGIN_THROTTLE_USER_RATE": self.login_throttle_user_rate,

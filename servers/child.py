@@ -138,6 +138,10 @@ class ChildSpec:
     cpus: tuple[int, ...] | None = None
     stop_signal: signal.Signals = signal.SIGTERM
     stop_grace_s: float = 10.0
+    # the stop signal goes to the whole process group, as a terminal's Ctrl-C would; False:
+    # to the child alone, for a master that stops its workers itself (uWSGI's workers exit
+    # at once on TERM, so a signal to the group would cut their requests)
+    stop_signal_to_group: bool = True
     die_with_parent: bool = True
     run_as: str | None = None  # a user name; None: the harness's own user
 
@@ -238,8 +242,11 @@ class ManagedChild:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
-        if self.running:
+        if self.running and self.spec.stop_signal_to_group:
             signal_group(self.pid, self.spec.stop_signal)
+        elif self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, self.spec.stop_signal)
         grace_end = started + grace
         while time.monotonic() < grace_end and not guard.abort_requested:
             if not self.running and not remaining():

@@ -65,6 +65,7 @@ class LaunchRequest:
     startup_deadline_s: float | None = None
     cpus: tuple[int, ...] | None = None
     socket_path: Path | None = None  # listen here instead of host:port (behind a proxy)
+    max_requests: int | None = None  # replace each worker after this many (MAX_REQUESTS)
 
     @property
     def argv(self) -> list[str]:
@@ -77,6 +78,7 @@ class LaunchRequest:
             workers=self.workers,
             threads=self.threads,
             socket_path=self.socket_path,
+            max_requests=self.max_requests,
         )
 
     @property
@@ -114,6 +116,7 @@ class LaunchRequest:
             cpus=self.cpus,
             stop_signal=self.spec.stop_signal,
             stop_grace_s=self.spec.stop_grace_s,
+            stop_signal_to_group=not self.spec.stop_master_only,
         )
 
 

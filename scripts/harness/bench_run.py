@@ -104,6 +104,7 @@ def base_meta(
         max_error_rate=plan.max_error_rate,
         errors_expected=plan.errors_expected,
         shares_machine=plan.share_machine,
+        max_requests=plan.max_requests,
     )
 
 
@@ -204,6 +205,7 @@ def run_one(
         threads=server.threads,
         log_path=run_dir / "server.log",
         cpus=plan.placement.server_cpus,
+        max_requests=plan.max_requests,
     )
     meta = replace(
         base_meta(context, server, run_id, sequence, repeat_index, launch),

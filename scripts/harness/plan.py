@@ -182,6 +182,7 @@ class BenchPlan:
     checks: tuple[str, ...] = ()
     robustness_slow_s: float | None = None  # None: the checks' own bound (10 s)
     share_machine: bool = False  # run beside another bench (scripts/harness/machine_lock.py)
+    max_requests: int | None = None  # each worker replaced after this many requests
 
     @property
     def users(self) -> int:
@@ -415,6 +416,13 @@ def build_parser() -> OneLineErrorParser:
         help="the run provokes errors on purpose (overload, slow clients): its errors are "
         "figures, not a gate; a server that dies still fails it",
     )
+    parser.add_argument(
+        "--max-requests",
+        type=positive_int,
+        default=None,
+        help="replace each worker after this many requests (worker recycling: gunicorn's "
+        "and uWSGI's --max-requests); only for servers with such a setting (default: never)",
+    )
     # tests and the tiny lesson only: how long the robustness checks' slow clients trickle
     parser.add_argument(
         "--robustness-slow-s", type=duration_seconds, default=None, help=argparse.SUPPRESS
@@ -455,6 +463,11 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
             return "SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
     elif args.step is not None:
         return "STEP is the window of each step: it needs SHAPE=steps"
+    if args.max_requests is not None:
+        lacking = [name for name in names if get_server(name).recycle_argv is None]
+        if lacking:
+            able = ", ".join(name for name in server_names() if get_server(name).recycle_argv)
+            return f"{', '.join(lacking)} cannot recycle workers; MAX_REQUESTS works with: {able}"
     if args.access_lifetime is not None and args.access_lifetime < 1:
         return "access lifetime must be at least 1 s (JWT expiry has one-second resolution)"
     duration_s = args.step if args.step is not None else args.duration
@@ -489,6 +502,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         checks=args.checks,
         robustness_slow_s=args.robustness_slow_s,
         share_machine=args.share_machine,
+        max_requests=args.max_requests,
     )
 
 

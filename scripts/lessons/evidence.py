@@ -22,6 +22,7 @@ from scripts.records.schema import (
     read_meta,
     read_summary,
 )
+from scripts.records.schema.lesson import ProbeRecord, read_probe
 from scripts.reporting.run_windows import goodput_rps
 from servers.registry import SERVERS
 
@@ -64,6 +65,7 @@ class ExperimentRuns:
     command: str
     runs: tuple[LessonRun, ...] = ()
     unreadable: tuple[str, ...] = field(default_factory=tuple)
+    probe: ProbeRecord | None = None  # a probe's record instead of runs
 
     @property
     def failed(self) -> tuple[LessonRun, ...]:
@@ -124,3 +126,12 @@ def read_experiment(key: str, command: str, run_dirs: Sequence[Path]) -> Experim
             summary = None
         runs.append(LessonRun(run_dir.name, meta, summary))
     return ExperimentRuns(key, command, tuple(runs), tuple(unreadable))
+
+
+def read_probe_experiment(key: str, command: str, path: Path) -> ExperimentRuns:
+    """A probe's record from its file (an unreadable one is named)."""
+    try:
+        record = read_probe(path)
+    except (SchemaError, OSError):
+        return ExperimentRuns(key, command, unreadable=(path.name,))
+    return ExperimentRuns(key, command, probe=record)

@@ -10,12 +10,14 @@ verdicts are quick.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
 from scripts.lessons.evidence import ExperimentRuns, median
+from scripts.lessons.findings import Fact, Figure, Finding, Rating, Series
+from scripts.lessons.leaks import read_probes
+from scripts.lessons.recycling import read_recycling
 from scripts.reporting.verdicts import Comparison, Outcome, Verdict, headline, judge
 
 # A lesson effect is large: a threaded server must serve at least this many times what the
@@ -29,49 +31,15 @@ PROCESS_GAIN: Final = 1.3
 NORMAL_ANSWER_SHARE: Final = 1.0  # every probe answered within 1 s: "kept answering"
 
 
-class Rating(StrEnum):
-    CONFIRMED = "confirmed"
-    PARTLY_TRUE = "partly true"
-    OUT_OF_DATE = "out of date"
-    NOT_SUPPORTED = "not supported by this run"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One row of a section's key figures: a configuration and its cells."""
-
-    label: str
-    cells: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Series:
-    """What a section's chart draws: x values (users, or configurations) and, per label,
-    the median y value at each x (None: not measured there)."""
-
-    title: str
-    x_label: str
-    y_label: str
-    x: tuple[str, ...]
-    lines: Mapping[str, tuple[float | None, ...]]
-    kind: str = "bar"  # or "line"
-
-
-@dataclass(frozen=True)
-class Finding:
-    rating: Rating
-    reason: str
-    figures: tuple[Figure, ...] = ()
-    comparisons: tuple[str, ...] = ()  # each comparison's headline, with its CI
-    chart: Series | None = None
-    caveats: tuple[str, ...] = field(default_factory=tuple)
-
-
 Experiments = Mapping[str, ExperimentRuns]
 
 
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+def _facts(**facts: Fact) -> Mapping[str, Fact]:
+    return MappingProxyType(facts)
 
 
 def _failures(*experiments: ExperimentRuns) -> list[str]:
@@ -228,7 +196,15 @@ def concurrent_cpu(experiments: Experiments) -> Finding:
         )
         if same_shape is not None and same_shape.outcome is Outcome.NO_DIFFERENCE:
             reason += ": one gunicorn worker served no more than runserver"
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, comparisons, chart, caveats)
+        return Finding(
+            Rating.PARTLY_TRUE,
+            reason + ".",
+            figures,
+            comparisons,
+            chart,
+            caveats,
+            facts=_facts(process_gain=ratio),
+        )
     return _unsupported(
         f"two gunicorn workers against runserver: {against_runserver.outcome.value}",
         cpu,
@@ -246,8 +222,24 @@ def _slow_share(figures: Mapping[str, object] | None) -> float | None:
 
 
 def protection(experiments: Experiments) -> Finding:
-    """Section 4: who keeps answering while slow clients hold connections, alone and
-    behind nginx, and what oversized requests get."""
+    """Section 4: the slow clients and oversized requests (alone and behind nginx), then
+    what an error page shows with DEBUG on and off and what `check --deploy` reports."""
+    shielded = _slow_clients(experiments)
+    reading = read_probes(experiments.get("error_pages"), experiments.get("deploy_check"))
+    sentences = [shielded.reason.rstrip(".")]
+    sentences += [sentence[0].upper() + sentence[1:] for sentence in reading.sentences]
+    return replace(
+        shielded,
+        reason=". ".join(sentences) + ".",
+        tables=(*shielded.tables, *reading.tables),
+        caveats=(*shielded.caveats, *reading.caveats),
+        facts=MappingProxyType({**shielded.facts, **reading.facts}),
+    )
+
+
+def _slow_clients(experiments: Experiments) -> Finding:
+    """Who keeps answering while slow clients hold connections, alone and behind nginx,
+    and what oversized requests get."""
     alone, behind = experiments["robust_alone"], experiments["robust_nginx"]
     labels = alone.labels()
     shares_alone = {label: _slow_share(alone.robustness(label)) for label in labels}
@@ -302,10 +294,22 @@ def protection(experiments: Experiments) -> Finding:
         if runserver_kept:
             reason += (
                 ". runserver's thread per connection kept it answering here: what it lacks "
-                "is not this but audits and bounds (its threads are unbounded; section 3 of "
-                "the issue). The protection people deploy is the proxy"
+                "is not this but audits and bounds (its threads are unbounded; section 3). "
+                "The protection people deploy is the proxy"
             )
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, (), chart, caveats)
+        facts: dict[str, Fact] = {
+            "starved_alone": tuple(starved),
+            "nginx_kept_all_answering": "yes",
+        }
+        return Finding(
+            Rating.PARTLY_TRUE,
+            reason + ".",
+            figures,
+            (),
+            chart,
+            caveats,
+            facts=MappingProxyType(facts),
+        )
     return _unsupported(
         "no server was starved alone, or nginx did not keep every server answering",
         alone,
@@ -378,7 +382,11 @@ def proxy_cost(experiments: Experiments) -> Finding:
         f"{label} {_cost_text(verdict)}" for label, verdict in zip(labels, verdicts, strict=True)
     ]
     cost = "what nginx cost in goodput: " + "; ".join(costs)
-    shielded = protection(experiments)
+    short_costs = tuple(
+        f"{label} {_cost_text(verdict, interval=False)}"
+        for label, verdict in zip(labels, verdicts, strict=True)
+    )
+    shielded = _slow_clients(experiments)
     if shielded.rating is Rating.NOT_SUPPORTED:
         return _unsupported(
             f"the protection was not shown ({shielded.reason}); {cost}",
@@ -393,16 +401,28 @@ def proxy_cost(experiments: Experiments) -> Finding:
         f"alone (section 4); {cost}. The claim rests on that protection; a cost whose CI "
         "crosses the threshold stays inconclusive"
     )
-    return Finding(Rating.CONFIRMED, reason + ".", figures, comparisons, chart, caveats)
+    return Finding(
+        Rating.CONFIRMED,
+        reason + ".",
+        figures,
+        comparisons,
+        chart,
+        caveats,
+        facts=_facts(nginx_cost=short_costs),
+    )
 
 
-def _cost_text(verdict: Verdict) -> str:
+def _cost_text(verdict: Verdict, *, interval: bool = True) -> str:
+    """The goodput nginx cost, with the outcome (and the ratio's CI unless `interval` is
+    False, for the recommendation's one line)."""
     if verdict.ratio is None:
         return verdict.outcome.value
     change = abs(1 - verdict.ratio) * 100
     direction = "less" if verdict.ratio < 1 else "more"
-    interval = f"95 % CI of the ratio {verdict.ci_low:.2f}-{verdict.ci_high:.2f}"
-    return f"{change:.0f} % {direction} goodput ({verdict.outcome.value}, {interval})"
+    if not interval:
+        return f"{change:.0f} % {direction} goodput ({verdict.outcome.value})"
+    ci = f"95 % CI of the ratio {verdict.ci_low:.2f}-{verdict.ci_high:.2f}"
+    return f"{change:.0f} % {direction} goodput ({verdict.outcome.value}, {ci})"
 
 
 def _stop_outcomes(figures: Mapping[str, object] | None) -> Mapping[str, int] | None:
@@ -412,7 +432,8 @@ def _stop_outcomes(figures: Mapping[str, object] | None) -> Mapping[str, int] | 
 
 
 def graceful_stop(experiments: Experiments) -> Finding:
-    """Section 7: requests in flight at a stop, answered or cut, per server."""
+    """Section 7: requests in flight at a stop, answered or cut, per server; then worker
+    recycling under load."""
     alone = experiments["robust_alone"]
     labels = alone.labels()
     outcomes = {label: _stop_outcomes(alone.robustness(label)) for label in labels}
@@ -436,29 +457,54 @@ def graceful_stop(experiments: Experiments) -> Finding:
         tuple(labels),
         MappingProxyType({"answered": tuple(float(answered[label]) for label in labels)}),
     )
-    caveats = (
-        *_failures(alone),
-        "worker recycling (max-requests) is not measured yet",
-    )
+    servers = [run.meta.server for run in alone.runs]
+    recycling = read_recycling(experiments.get("recycling"), servers)
+    tables = () if recycling.table is None else (recycling.table,)
+    caveats = (*_failures(alone), *recycling.caveats)
+    facts: dict[str, Fact] = dict(recycling.facts)
     if any(found is None for found in outcomes.values()) or "runserver" not in outcomes:
-        return _unsupported("a server lacks its graceful-stop figures", alone, figures=figures)
+        return _unsupported(
+            "a server lacks its graceful-stop figures", alone, figures=figures, chart=chart
+        )
     production = [label for label in labels if not label.startswith("runserver")]
     finished = [label for label in production if answered[label] > 0]
+    facts |= {
+        "stop_answered_by": tuple(finished),
+        "stop_cut_by": tuple(label for label in labels if answered[label] == 0),
+    }
+    after = f" {recycling.sentence}." if recycling.sentence else ""
     if answered["runserver"] == 0 and production and finished == production:
         reason = (
             "asked to stop, runserver cut every request in flight; "
             + ", ".join(f"{label} answered {answered[label]}" for label in production)
             + " (the requests its workers were serving; ones still queued were refused or "
-            "reset, which a proxy in front turns into 502s)"
+            "reset, which a proxy in front turns into 502s)."
         )
-        return Finding(Rating.CONFIRMED, reason + ".", figures, (), chart, tuple(caveats))
+        return Finding(
+            Rating.CONFIRMED,
+            reason + after,
+            figures,
+            (),
+            chart,
+            caveats,
+            tables,
+            MappingProxyType(facts),
+        )
+    cut = [label for label in production if answered[label] == 0]
+    reason = (
+        "runserver answered requests in flight"
+        if answered["runserver"]
+        else f"{', '.join(cut)} answered none of the requests in flight"
+    )
     return Finding(
         Rating.NOT_SUPPORTED,
-        "runserver answered requests in flight, or a production server answered none",
+        reason + "." + after,
         figures,
         (),
         chart,
-        tuple(caveats),
+        caveats,
+        tables,
+        MappingProxyType(facts),
     )
 
 
@@ -521,7 +567,15 @@ def asgi_payoff(experiments: Experiments) -> Finding:
             "off for async code, not for a sync DRF app; real-time (WebSockets) is what "
             "Daphne was built for and is not measured here"
         )
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures, comparisons, chart, caveats)
+        return Finding(
+            Rating.PARTLY_TRUE,
+            reason + ".",
+            figures,
+            comparisons,
+            chart,
+            caveats,
+            facts=_facts(async_payoff=payoff.ratio, users=float(users)),
+        )
     return _unsupported(
         f"the async view under Uvicorn against gunicorn sync: {payoff.outcome.value}",
         sync,
@@ -594,6 +648,12 @@ def overload(experiments: Experiments) -> Finding:
     floor = users * THREADS_PER_USER
     growing = sorted(label for label, count in others.items() if (count or 0) >= floor)
     bounded = {label: count or 0 for label, count in others.items() if label not in growing}
+    overload_facts = _facts(
+        runserver_threads=float(dev),
+        users=float(users),
+        bounded_threads=float(max(bounded.values(), default=0)),
+        bounded_servers=tuple(bounded),
+    )
     if dev >= floor and bounded and max(bounded.values()) < dev / 4:
         reason = (
             f"with {users} users at once runserver ran up to {dev} threads, a new one per "
@@ -602,13 +662,23 @@ def overload(experiments: Experiments) -> Finding:
             "count and memory do not"
         )
         if not growing:
-            return Finding(Rating.CONFIRMED, reason + ".", figures_out, (), chart, caveats)
+            return Finding(
+                Rating.CONFIRMED,
+                reason + ".",
+                figures_out,
+                (),
+                chart,
+                caveats,
+                facts=overload_facts,
+            )
         reason += (
             f". But {', '.join(growing)} grew too ({', '.join(str(threads[g]) for g in growing)}"
             " threads): under ASGI, Django runs each sync request (all of DRF) in a thread of "
             "its own, so an unbounded thread count is not runserver's alone"
         )
-        return Finding(Rating.PARTLY_TRUE, reason + ".", figures_out, (), chart, caveats)
+        return Finding(
+            Rating.PARTLY_TRUE, reason + ".", figures_out, (), chart, caveats, facts=overload_facts
+        )
     return _unsupported(
         f"runserver ran {dev} threads for {users} users, the others up to {bounded}",
         runs,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,10 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
-from scripts.lessons.judges import Finding, Rating, Series, figure_columns
+from scripts.lessons.findings import Figure as FigureRow
+from scripts.lessons.findings import Finding, Rating, Series
+from scripts.lessons.judges import figure_columns
+from scripts.lessons.recommendation import Recommendation, recommend
 from scripts.lessons.sections import Section
 from scripts.reporting.charts_style import DPI, series_style
 from servers.registry import SERVERS
@@ -39,13 +43,14 @@ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; 
 blockquote { border-left: 4px solid #ccc; margin: 0.5em 0; padding: 0.2em 1em; color: #444; }
 code, pre { background: #f4f4f4; padding: 0.1em 0.3em; white-space: pre-wrap;
             word-break: break-all; }
-table { border-collapse: collapse; margin: 0.5em 0; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
 .rating { display: inline-block; padding: 0.15em 0.6em; border-radius: 4px; color: white;
           font-weight: bold; }
 section { border-top: 1px solid #ddd; margin-top: 2em; }
+.wide { max-width: 100%; overflow-x: auto; }
 """
 
 
@@ -100,12 +105,19 @@ def draw_chart(series: Series, path: Path) -> Path:
 
 
 def _md_table(finding: Finding) -> list[str]:
-    columns = figure_columns(finding.figures)
+    lines = _md_rows(finding.figures, "configuration")
+    for table in finding.tables:
+        lines += ["", f"*{table.title}*", "", *_md_rows(table.figures, table.label)]
+    return lines
+
+
+def _md_rows(figures: Sequence[FigureRow], label: str) -> list[str]:
+    columns = figure_columns(figures)
     if not columns:
         return []
-    lines = ["| configuration | " + " | ".join(columns) + " |"]
+    lines = [f"| {label} | " + " | ".join(columns) + " |"]
     lines.append("|---" * (len(columns) + 1) + "|")
-    for figure in finding.figures:
+    for figure in figures:
         cells = [figure.cells.get(column, "-") for column in columns]
         lines.append(f"| {figure.label} | " + " | ".join(cells) + " |")
     return lines
@@ -118,13 +130,54 @@ def markdown(results: Sequence[SectionResult], mode: str, header: str) -> str:
         lines += [f"## {section.number}. {section.title}", ""]
         lines += [f'> "{claim.text}" ({claim.source})' for claim in section.claims]
         lines += ["", section.experiment, "", "Reproduce:", ""]
-        lines += [f"    {command}" for command in result.commands]
+        lines += [f"    {line}" for command in result.commands for line in command.splitlines()]
         lines += ["", f"**Verdict: {finding.rating.value}**" + _quick(mode), "", finding.reason]
         lines += ["", f"![chart](section{section.number}.png)", "", *_md_table(finding), ""]
         lines += [f"- {comparison}" for comparison in finding.comparisons]
         lines += [f"- caveat: {caveat}" for caveat in finding.caveats]
         lines.append("")
+    advice = _recommendation(results)
+    lines += ["## Recommendation" + _quick(mode), ""]
+    lines += [f"- {line}" for line in advice.lines] or [NOTHING_SUPPORTED]
+    if advice.unsupported:
+        lines += ["", "Not supported by this run: " + "; ".join(advice.unsupported) + "."]
+    lines.append("")
     return "\n".join(lines)
+
+
+_SECTION_NAMED: Final = re.compile(r"section (\d+)")
+NOTHING_SUPPORTED: Final = "This run supports no recommendation: no section it rests on decided."
+
+
+def _recommendation(results: Sequence[SectionResult]) -> Recommendation:
+    return recommend({result.section.number: result.finding for result in results})
+
+
+def _recommendation_html(results: Sequence[SectionResult], mode: str) -> str:
+    advice = _recommendation(results)
+    shown = {result.section.number for result in results}
+
+    def linked(text: str) -> str:
+        """The line with each "section N" it names linked to that section on the page."""
+        return _SECTION_NAMED.sub(
+            lambda match: (
+                f"<a href='#section-{match[1]}'>{match[0]}</a>"
+                if int(match[1]) in shown
+                else match[0]
+            ),
+            _e(text),
+        )
+
+    parts = [f"<section id='recommendation'><h2>Recommendation{_e(_quick(mode))}</h2>"]
+    if advice.lines:
+        parts.append("<ul>" + "".join(f"<li>{linked(line)}</li>" for line in advice.lines))
+        parts.append("</ul>")
+    else:
+        parts.append(f"<p>{_e(NOTHING_SUPPORTED)}</p>")
+    if advice.unsupported:
+        parts.append(f"<p>Not supported by this run: {_e('; '.join(advice.unsupported))}.</p>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _quick(mode: str) -> str:
@@ -136,19 +189,27 @@ def _e(text: object) -> str:
 
 
 def _html_table(finding: Finding) -> str:
-    columns = figure_columns(finding.figures)
+    parts = [_html_rows(finding.figures, "configuration")]
+    for table in finding.tables:
+        parts.append(f"<h3>{_e(table.title)}</h3>")
+        parts.append(_html_rows(table.figures, table.label))
+    return "".join(parts)
+
+
+def _html_rows(figures: Sequence[FigureRow], label: str) -> str:
+    columns = figure_columns(figures)
     if not columns:
         return ""
-    head = "".join(f"<th>{_e(column)}</th>" for column in ["configuration", *columns])
+    head = "".join(f"<th>{_e(column)}</th>" for column in [label, *columns])
     rows = "".join(
         "<tr><td>"
         + _e(figure.label)
         + "</td>"
         + "".join(f"<td>{_e(figure.cells.get(column, '-'))}</td>" for column in columns)
         + "</tr>"
-        for figure in finding.figures
+        for figure in figures
     )
-    return f"<table><tr>{head}</tr>{rows}</table>"
+    return f"<div class='wide'><table><tr>{head}</tr>{rows}</table></div>"
 
 
 def page_html(
@@ -160,6 +221,13 @@ def page_html(
         f"<title>Why runserver is not for production</title><style>{STYLE}</style></head><body>",
         "<h1>Why runserver is not for production, measured on this machine</h1>",
         f"<p>{_e(header)}</p>",
+        "<nav><ul>",
+        *(
+            f"<li><a href='#section-{r.section.number}'>{r.section.number}. "
+            f"{_e(r.section.title)}</a></li>"
+            for r in results
+        ),
+        "<li><a href='#recommendation'>Recommendation</a></li></ul></nav>",
     ]
     for result in results:
         section, finding = result.section, result.finding
@@ -189,6 +257,7 @@ def page_html(
             parts.append("<ul>" + "".join(f"<li>caveat: {_e(c)}</li>" for c in finding.caveats))
             parts.append("</ul>")
         parts.append("</section>")
+    parts.append(_recommendation_html(results, mode))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -12,43 +12,59 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from loadtests.window import WindowController
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.harness.robustness import BENCH_SLOW_CLIENTS
+from scripts.lessons.probes import PROBES
 from scripts.lessons.sections import SECTIONS, Experiment, Section
 
-# Per run beyond its windows and warm-up: server start and stop, response check, Locust's
-# start and exit (about 5 s here); robustness checks add about 20 s (10 s of slow clients,
-# oversized requests, a graceful stop).
-RUN_OVERHEAD_S: Final = 6.0
-CHECKS_S: Final = 22.0
-BENCH_OVERHEAD_S: Final = 8.0  # migrate, seed, issue tokens, noise probe
+# Per run beyond its windows and warm-up, measured on the 2-core machine: server start 0.7 s,
+# response check 0.4 s, Locust's start and final write 3 s, stop 0.3 s, and between runs
+# about 1 s; a step load settles 1 s before each later step. Robustness checks add their
+# slow clients' time and about 4 s (oversized requests, a graceful stop).
+RUN_OVERHEAD_S: Final = 5.5
+SETTLE_S: Final = WindowController.SETTLE_S
+CHECKS_OVERHEAD_S: Final = 4.0
+BENCH_OVERHEAD_S: Final = 5.0  # migrate, seed, issue tokens, noise probe
 
 
 @dataclass(frozen=True)
 class Mode:
     """How long each experiment measures: 3 repetitions of 5 s windows decide the lesson's
-    large effects (2x to 1000x) with Welch on logs; quick keeps every experiment with 2."""
+    large effects (2x to 1000x) with Welch on logs; quick keeps every experiment with 2
+    repetitions of 2 s windows, and slow clients for 4 s instead of 10.
+
+    A step load measures one window per step, three per run (1, 4 and 8 users on the I/O
+    endpoint, about 40 % of the full lesson's time): its steps get `step_s` each (3 s in
+    full: still 60 to 480 answers a window for effects of 2x and more) so the full lesson
+    fits in its 15 minutes. Slow clients trickle for `slow_clients_s` (6 s in full: seven
+    probes of a normal request while they hold the workers)."""
 
     name: str
     repeats: int
     window_s: float
     warmup_s: float
     slow_clients_s: float | None = None  # None: the robustness checks' own 10 s
+    step_s: float | None = None  # None: window_s
 
     def flags(self, experiment: Experiment) -> tuple[str, ...]:
+        if experiment.probe is not None:
+            return ()
         repeats = 1 if experiment.checks_only else self.repeats
         window = min(3.0, self.window_s * 3) if experiment.checks_only else self.window_s
         timing: tuple[str, ...] = ("--repeats", str(repeats), "--warmup", f"{self.warmup_s:g}s")
-        if experiment.checks_only and self.slow_clients_s is not None:
+        robustness = "--checks" in experiment.flags
+        if robustness and self.slow_clients_s is not None:
             timing += ("--robustness-slow-s", f"{self.slow_clients_s:g}s")
         if "--shape" in experiment.flags:
-            return (*timing, "--step", f"{window:g}s")
+            return (*timing, "--step", f"{self.step_s or window:g}s")
         return (*timing, "--duration", f"{window:g}s")
 
 
 MODES: Final[Mapping[str, Mode]] = MappingProxyType(
     {
-        "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0),
-        "quick": Mode("quick", repeats=2, window_s=3.0, warmup_s=1.0),
+        "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0, slow_clients_s=6.0, step_s=3.0),
+        "quick": Mode("quick", repeats=2, window_s=2.0, warmup_s=1.0, slow_clients_s=4.0),
     }
 )
 # The tests' live lesson: every experiment of a section, in as little time as it can take.
@@ -58,15 +74,20 @@ TINY: Final = Mode("tiny", repeats=2, window_s=1.0, warmup_s=0.5, slow_clients_s
 @dataclass(frozen=True)
 class PlannedBench:
     """One bench of the lesson: its flags (the reproducing command), the sections and
-    experiment keys it serves, and how long it should take."""
+    experiment keys it serves, and how long it should take; or one of the lesson's probes
+    (`probe` names it, `flags` is empty)."""
 
     flags: tuple[str, ...]
     serves: tuple[tuple[int, str], ...]
     estimate_s: float
+    probe: str | None = None
 
     @property
     def command(self) -> str:
-        """The `make bench`-equivalent command line that reproduces this experiment."""
+        """The `make bench`-equivalent command line that reproduces this experiment (a
+        probe's commands by hand, one a line)."""
+        if self.probe is not None:
+            return "\n".join(PROBES[self.probe].commands)
         return "python -m scripts.bench " + " ".join(self.flags)
 
 
@@ -82,26 +103,51 @@ def bench_plan(flags: Sequence[str], available_cpus: tuple[int, ...]) -> BenchPl
 def estimate_s(plan: BenchPlan) -> float:
     """Seconds a bench should take: its runs x (windows + warm-up + overhead, and the
     checks after the load), plus its own preparation."""
-    per_run = plan.window_total_s + plan.warmup_s + RUN_OVERHEAD_S
-    per_run += CHECKS_S if plan.checks else 0.0
+    settles_s = SETTLE_S * (plan.shape.windows - 1)
+    per_run = plan.window_total_s + plan.warmup_s + settles_s + RUN_OVERHEAD_S
+    if plan.checks:
+        slow_s = plan.robustness_slow_s or BENCH_SLOW_CLIENTS.duration_s
+        per_run += slow_s + CHECKS_OVERHEAD_S
     return BENCH_OVERHEAD_S + len(plan.run_order) * per_run
 
 
 def plan_lesson(
     section_numbers: Sequence[int], mode: Mode, available_cpus: tuple[int, ...]
 ) -> tuple[PlannedBench, ...]:
-    """Every bench the chosen sections need, each once, in section order."""
+    """Every bench and probe the chosen sections need, each once, in section order."""
     order: list[tuple[str, ...]] = []
     serves: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    setup_s: dict[tuple[str, ...], float] = {}
     for number in section_numbers:
         section: Section = SECTIONS[number]
         for experiment in section.experiments:
-            flags = (*experiment.flags, *mode.flags(experiment))
-            if flags not in serves:
-                order.append(flags)
-                serves[flags] = []
-            serves[flags].append((number, experiment.key))
-    return tuple(
-        PlannedBench(flags, tuple(serves[flags]), estimate_s(bench_plan(flags, available_cpus)))
-        for flags in order
-    )
+            key = _identity(experiment, mode)
+            if key not in serves:
+                order.append(key)
+                serves[key] = []
+            serves[key].append((number, experiment.key))
+            setup_s[key] = max(setup_s.get(key, 0.0), experiment.setup_s)
+    return tuple(_planned(key, tuple(serves[key]), available_cpus, setup_s[key]) for key in order)
+
+
+_PROBE_MARK: Final = "probe:"
+
+
+def _identity(experiment: Experiment, mode: Mode) -> tuple[str, ...]:
+    """What makes two experiments the same run: a bench's full flags, or a probe's name."""
+    if experiment.probe is not None:
+        return (_PROBE_MARK + experiment.probe,)
+    return (*experiment.flags, *mode.flags(experiment))
+
+
+def _planned(
+    key: tuple[str, ...],
+    serves: tuple[tuple[int, str], ...],
+    available_cpus: tuple[int, ...],
+    setup_s: float,
+) -> PlannedBench:
+    if len(key) == 1 and key[0].startswith(_PROBE_MARK):
+        name = key[0].removeprefix(_PROBE_MARK)
+        return PlannedBench((), serves, PROBES[name].estimate_s, probe=name)
+    plan = bench_plan(key, available_cpus)
+    return PlannedBench(key, serves, estimate_s(plan) + setup_s * plan.repeats)

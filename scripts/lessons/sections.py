@@ -24,14 +24,30 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """What an experiment that provokes errors on purpose may take of the machine at most:
+    client connections open at once (users, slow clients, probes and requests in flight)
+    and resident memory of everything it starts (server, proxy, Locust). Its time is the
+    schedule's estimate (scripts/lessons/schedule.py). tests/scripts/lessons/test_bounds.py
+    holds the experiments to these."""
+
+    connections: int
+    memory_mb: float
+
+
+@dataclass(frozen=True)
 class Experiment:
     """One bench a section needs: a key its judge finds it by, and its flags. `checks_only`:
     what it measures are the checks after the load (figures, not a comparison), so one
-    repetition is enough in every mode."""
+    repetition is enough in every mode. `probe`: not a bench but one of the lesson's probes
+    (scripts/lessons/probes.py), named; its flags are empty."""
 
     key: str
     flags: tuple[str, ...]
     checks_only: bool = False
+    probe: str | None = None
+    bounds: Bounds | None = None
+    setup_s: float = 0.0  # what its users take to start, beyond the usual (measured)
 
 
 @dataclass(frozen=True)
@@ -86,9 +102,48 @@ _ROBUSTNESS_FLAGS: Final = (
     "--checks",
     "robustness",
 )
-_ROBUST_ALONE: Final = Experiment("robust_alone", _ROBUSTNESS_FLAGS, checks_only=True)
+# 4 users, 50 slow clients, 10 requests in flight at the stop, and the probes' one at a time
+_ROBUST_BOUNDS: Final = Bounds(connections=4 + 50 + 10 + 2, memory_mb=1024.0)
+_ROBUST_ALONE: Final = Experiment(
+    "robust_alone", _ROBUSTNESS_FLAGS, checks_only=True, bounds=_ROBUST_BOUNDS
+)
 _ROBUST_NGINX: Final = Experiment(
-    "robust_nginx", (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"), checks_only=True
+    "robust_nginx",
+    (*_ROBUSTNESS_FLAGS, "--proxy", "nginx"),
+    checks_only=True,
+    bounds=_ROBUST_BOUNDS,
+)
+OVERLOAD_USERS: Final = 200
+# Users start at this rate, not all in one second, to spare runserver's listen queue (10
+# connections) a burst of 200 SYNs. Its users still take long to start, a client whose SYN
+# was dropped retrying after 1, 3, 7, 15 and 31 s (measured: runserver's overload run took
+# 69 s, of which 4 s were warm-up and window, gunicorn's 10 s; a tiny one 41 s).
+OVERLOAD_SETUP_S: Final = 60.0
+OVERLOAD_SPAWN_RATE: Final = 50.0
+
+# Section 4's probes: an error page with DEBUG on and off, and Django's deployment check.
+_ERROR_PAGES: Final = Experiment("error_pages", (), probe="error_pages")
+_DEPLOY_CHECK: Final = Experiment("deploy_check", (), probe="deploy_check")
+
+# Section 7's worker recycling: each server's max-requests setting, low enough that workers
+# are replaced several times inside one window of steady load.
+RECYCLE_AFTER_REQUESTS: Final = 100
+_RECYCLING: Final = Experiment(
+    "recycling",
+    (
+        "--server",
+        "gunicorn,uwsgi",
+        "--scenario",
+        "me",
+        "--users",
+        "8",
+        "--workers",
+        "2",
+        "--max-requests",
+        str(RECYCLE_AFTER_REQUESTS),
+        "--errors-expected",
+    ),
+    checks_only=True,
 )
 
 # Section 5's cost: the same bench alone and behind nginx.
@@ -173,10 +228,11 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
                     _DJANGO_DOCS,
                 ),
             ),
-            experiment="200 users at once on the I/O-bound endpoint (each request waits 50 "
-            "ms) for one window, bounded in time, under runserver, one gunicorn sync worker "
-            "and one Uvicorn process: goodput, latency, errors, and the most OS threads and "
-            "memory each server's processes used. Errors are what this measures, not a gate.",
+            experiment="200 users at once (started at 50 a second) on the I/O-bound endpoint "
+            "(each request waits 50 ms) for one window, bounded in time, under runserver, "
+            "one gunicorn sync worker and one Uvicorn process: goodput, latency, errors, and "
+            "the most OS threads and memory each server's processes used. Errors are what "
+            "this measures, not a gate.",
             experiments=(
                 Experiment(
                     "overload",
@@ -186,12 +242,17 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
                         "--scenario",
                         "io",
                         "--users",
-                        "200",
+                        str(OVERLOAD_USERS),
+                        "--spawn-rate",
+                        f"{OVERLOAD_SPAWN_RATE:g}",
                         "--workers",
                         "1",
                         "--errors-expected",
                     ),
                     checks_only=True,
+                    # each user holds one connection; the response check adds one
+                    bounds=Bounds(connections=OVERLOAD_USERS + 2, memory_mb=1024.0),
+                    setup_s=OVERLOAD_SETUP_S,
                 ),
             ),
             judge="overload",
@@ -211,10 +272,15 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
                     _DJANGO_DOCS,
                 ),
             ),
-            experiment="50 slow clients trickle request headers for 10 s while normal "
-            "requests are timed, then an oversized header and body are sent, under runserver, "
-            "gunicorn and uWSGI, each alone and behind nginx.",
-            experiments=(_ROBUST_ALONE, _ROBUST_NGINX),
+            experiment="50 slow clients trickle request headers (for 10 s; 4 s in a quick "
+            "lesson) while normal requests are timed, then an oversized header and body are "
+            "sent, under runserver, "
+            "gunicorn and uWSGI, each alone and behind nginx. Then an unknown URL and a "
+            "request with a forged Host header (an exception inside Django; the app has no "
+            "endpoint that fails on purpose) are sent to runserver and gunicorn with the "
+            "development settings (DEBUG on, a django-insecure- key) and the production ones, "
+            "and `manage.py check --deploy` is run with each.",
+            experiments=(_ROBUST_ALONE, _ROBUST_NGINX, _ERROR_PAGES, _DEPLOY_CHECK),
             judge="protection",
         ),
         5: Section(
@@ -271,7 +337,8 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
         ),
         7: Section(
             number=7,
-            title="Operations: what happens to requests in flight when a server stops?",
+            title="Operations: what happens to requests in flight when a server stops, or "
+            "replaces a worker?",
             claims=(
                 Claim(
                     "production servers manage their processes: they shut down gracefully, "
@@ -282,8 +349,11 @@ SECTIONS: Final[Mapping[int, Section]] = MappingProxyType(
             experiment="Ten requests that each take 1 s are sent, and halfway through the "
             "server is asked to stop the way it is meant to be (its stop signal): which "
             "requests were answered and which were cut, under runserver, gunicorn and uWSGI "
-            "with two workers (the last step of section 4's benches).",
-            experiments=(_ROBUST_ALONE,),
+            "with two workers (the last step of section 4's benches). Then 8 users load "
+            f"gunicorn and uWSGI (two workers) set to replace a worker after every "
+            f"{RECYCLE_AFTER_REQUESTS} requests (max-requests): how many workers were "
+            "replaced inside the window, and how many requests failed.",
+            experiments=(_ROBUST_ALONE, _RECYCLING),
             judge="graceful_stop",
         ),
     }

@@ -65,7 +65,13 @@ KEY_FIELDS: Final[Mapping[str, Callable[[MeasuredWindow], Any]]] = MappingProxyT
     }
 )
 # meta.json settings that must be the same on both sides of a matched configuration.
-MACHINE_SETTINGS: Final = ("cpu_model", "cpu_count", "placement.mode", "locust_processes")
+MACHINE_SETTINGS: Final = (
+    "cpu_model",
+    "cpu_count",
+    "placement.mode",
+    "locust_processes",
+    "max_requests",  # a recycling run measures worker restarts, not the server
+)
 
 NAMED_AT_MOST: Final = 3  # figures a conclusion names before "and N more"
 

@@ -47,7 +47,8 @@ def test_make_lesson_help_names_the_target() -> None:
 def test_sections_sharing_a_bench_run_it_once() -> None:
     both = plan_lesson([4, 5], MODES["full"], (0, 1))
     alone = plan_lesson([4], MODES["full"], (0, 1))
-    assert len(alone) == 2 and len(both) == 4, "5 adds its two, shares section 4's two"
+    assert len(alone) == 4 and len(both) == 6, "5 adds its two, shares section 4's two"
+    assert [planned.probe for planned in alone if planned.probe] == ["error_pages", "deploy_check"]
     shared = [planned for planned in both if len(planned.serves) == 2]
     assert {number for planned in shared for number, _ in planned.serves} == {4, 5}
 
@@ -57,10 +58,10 @@ def test_two_sections_live_write_the_page_from_their_own_runs(tmp_path: Path) ->
     status = lesson.main(["--tiny", "--sections", "2,7", "--results", str(tmp_path)])
     assert status == 0
     recorded = json.loads((tmp_path / "lesson" / "experiments.json").read_text())
-    assert recorded["mode"] == TINY.name and len(recorded["benches"]) == 2
+    assert recorded["mode"] == TINY.name and len(recorded["benches"]) == 3
     run_ids = [run for entry in recorded["benches"] for run in entry["runs"]]
     assert sorted(run_ids) == sorted(p.name for p in (tmp_path / "runs").iterdir())
-    assert len(run_ids) == 3 * 2 + 3, "section 2: 3 configurations x 2; section 7: 3 servers"
+    assert len(run_ids) == 3 * 2 + 3 + 2, "section 2: 3 configs x 2; section 7: 3 servers + 2"
     page = (tmp_path / "lesson" / "index.html").read_text()
     assert "id='section-2'" in page and "id='section-7'" in page
     assert page.count("data:image/png;base64,") == 2
@@ -81,3 +82,5 @@ def test_two_sections_live_write_the_page_from_their_own_runs(tmp_path: Path) ->
         return [line for line in text.splitlines() if "Verdict" in line]
 
     assert verdicts(before) == verdicts(after) and len(verdicts(after)) == 2
+    # section 7's recycling: every production server replaced workers under load
+    assert "workers and failed" in after, after

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.harness.plan import parse_bench_args, plan_from_args
 from servers.count_rules import THREAD_RULES, WORKER_RULES
 from servers.registry import (
     SERVERS,
@@ -155,3 +156,37 @@ def test_a_tcp_only_server_refuses_a_socket_path() -> None:
             threads=1,
             socket_path=Path("/s.sock"),
         )
+
+
+def _recycle_argv(name: str, max_requests: int | None) -> list[str]:
+    return SERVERS[name].argv(
+        bin_dir=Path("/bin"),
+        python=Path("/bin/python"),
+        host="127.0.0.1",
+        port=8000,
+        workers=2,
+        threads=1,
+        max_requests=max_requests,
+    )
+
+
+@pytest.mark.parametrize("name", ["gunicorn", "gunicorn-gevent", "uwsgi"])
+def test_a_recycling_server_gets_its_max_requests(name: str) -> None:
+    argv = _recycle_argv(name, 100)
+    assert argv[argv.index("--max-requests") + 1] == "100"
+    assert "--max-requests" not in _recycle_argv(name, None)
+
+
+def test_a_server_without_recycling_refuses_it() -> None:
+    with pytest.raises(ValueError, match="runserver has no worker-recycling setting"):
+        _recycle_argv("runserver", 100)
+    plan = plan_from_args(
+        parse_bench_args(["--server", "runserver,gunicorn", "--max-requests", "50"]), (0, 1)
+    )
+    assert isinstance(plan, str) and plan.startswith("runserver cannot recycle workers")
+    assert "gunicorn" in plan and "uwsgi" in plan
+
+
+def test_the_plan_carries_max_requests() -> None:
+    plan = plan_from_args(parse_bench_args(["--server", "uwsgi", "--max-requests", "50"]), (0, 1))
+    assert not isinstance(plan, str) and plan.max_requests == 50

@@ -10,7 +10,8 @@ Version history (one SCHEMA_VERSION for every result file):
                    other_cpu_pct, machine_noisy); server_counted, worker_restarts, warnings;
                    meta.json adds tokens, max_error_rate, errors_expected, login_throttle;
                    the report's verdicts.json and make compare's compare.json;
-                   later, with a default for older files: meta.json's shares_machine
+                   later, with a default for older files: meta.json's shares_machine and
+                   max_requests
 """
 
 from __future__ import annotations

@@ -279,6 +279,7 @@ class RunMeta:
     database: Mapping[str, Any] | None = None
     checks: tuple[str, ...] = ()  # extra checks run after the load (CHECKS=robustness)
     shares_machine: bool = False  # run with SHARE_MACHINE=1, beside another bench maybe
+    max_requests: int | None = None  # each worker replaced after this many (MAX_REQUESTS)
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""

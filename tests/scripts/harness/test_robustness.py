@@ -78,3 +78,32 @@ def test_robustness_of_gunicorn_alone_and_behind_nginx(
         assert stopped.outcomes.get("ok", 0) >= 1, "requests being served finish gracefully"
     # behind nginx, a client whose request the stopping server dropped gets a 502, not a reset
     assert "reset" not in behind.graceful_stop.outcomes  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_a_graceful_stop_lets_busy_workers_finish(
+    server: str, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Two requests in flight on two workers, the stop signal halfway: both are answered.
+    uWSGI's die-on-term alone made TERM a brutal stop (0 answered); servers/uwsgi.ini maps
+    TERM to its graceful stop."""
+    launch = session_launch(server, tmp_path, workers=2)
+    plan = SessionPlan(
+        launch=launch,
+        seed=SESSION_SEED,
+        scenario=SCENARIOS["me"],
+        template_db=sqlite_template,
+        db_path=launch.log_path.parent / "db.sqlite3",
+    )
+    session = ServerSession(plan)
+    with session as running:
+        token = request_json(
+            "POST",
+            running.base_url + "/api/auth/token/",
+            payload={"username": SESSION_SEED.username(1), "password": SESSION_SEED.password},
+        ).body["access"]
+        stopped = graceful_stop_check(
+            launch.host, launch.port, token, lambda: stop(running), in_flight=2
+        )
+    assert session.stop_problem is None
+    assert stopped.outcomes == {"ok": 2}, stopped

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from scripts.lessons.evidence import ExperimentRuns, read_experiment
+from scripts.lessons.findings import Rating
 from scripts.lessons.judges import (
-    Rating,
     concurrent_cpu,
     graceful_stop,
     overload,
@@ -20,7 +21,9 @@ from scripts.lessons.judges import (
     proxy_cost,
     single_threaded,
 )
+from scripts.records.schema.lesson import ProbeRecord
 from tests.fixtures.derived_runs import SOURCE, derive_run
+from tests.scripts.lessons.fixture_lesson import DEPLOY_CHECK, ERROR_PAGES
 
 STEP_SOURCE = sorted((SOURCE.parents[1] / "step_runs" / "runs").iterdir())[0]
 
@@ -293,3 +296,74 @@ def test_an_asgi_server_growing_threads_too_makes_it_partly_true(tmp_path: Path)
 def test_a_bounded_runserver_supports_no_verdict(tmp_path: Path) -> None:
     finding = overload(_overload(tmp_path, {"runserver": 12, "gunicorn": 3}))
     assert finding.rating is Rating.NOT_SUPPORTED
+
+
+def _probe(
+    key: str, record: ProbeRecord | None, unreadable: tuple[str, ...] = ()
+) -> ExperimentRuns:
+    return ExperimentRuns(key, "curl ...", probe=record, unreadable=unreadable)
+
+
+def test_error_pages_and_the_deploy_check_join_the_protection_verdict(tmp_path: Path) -> None:
+    experiments = {
+        **_protection_experiments(tmp_path),
+        "error_pages": _probe("error_pages", ERROR_PAGES),
+        "deploy_check": _probe("deploy_check", DEPLOY_CHECK),
+    }
+    finding = protection(experiments)
+    assert finding.rating is Rating.PARTLY_TRUE, finding.reason
+    assert "66,827 bytes of text/html: 4 traceback frames, 110 settings" in finding.reason
+    assert "the page is DEBUG's, not the server's" in finding.reason
+    assert "reported 2 issues for the development settings (security.W009" in finding.reason
+    assert [table.title for table in finding.tables] == [
+        "What an error page showed a client (counted from the bytes received)",
+        "manage.py check --deploy",
+    ]
+    assert finding.fact("deploy_check_development") == 2.0
+
+
+def test_a_production_page_that_leaks_is_said_and_a_failed_probe_is_a_caveat(
+    tmp_path: Path,
+) -> None:
+    leaky = replace(
+        ERROR_PAGES,
+        pages=tuple(replace(page, traceback_frames=3) for page in ERROR_PAGES.pages),
+        problems=("gunicorn with DEBUG off: gunicorn exited with status 1",),
+    )
+    experiments = {
+        **_protection_experiments(tmp_path),
+        "error_pages": _probe("error_pages", leaky),
+        "deploy_check": _probe("deploy_check", None, unreadable=("deploy_check.json",)),
+    }
+    finding = protection(experiments)
+    assert "With DEBUG off, 4 of 4 error pages still showed internals" in finding.reason
+    assert "not the server's" not in finding.reason
+    assert "error_pages: gunicorn with DEBUG off: gunicorn exited with status 1" in finding.caveats
+    assert "deploy_check: deploy_check.json could not be read" in finding.caveats
+
+
+def _recycling(tmp_path: Path, restarts: dict[str, int | None]) -> ExperimentRuns:
+    dirs = [
+        derive_run(
+            tmp_path / "recycling" / "runs",
+            f"{server[:3]}rec",
+            {"worker_restarts": count, "requests": 900, "failures": 3 if server == "uwsgi" else 0},
+            {"server": server, "scenario": "me", "workers": 2, "max_requests": 100},
+        )
+        for server, count in restarts.items()
+    ]
+    return read_experiment("recycling", "python -m ...", dirs)
+
+
+def test_recycling_says_what_failed_and_what_was_not_observed(tmp_path: Path) -> None:
+    experiments = _stops(
+        tmp_path,
+        {"runserver": {"reset": 10}, "gunicorn": {"ok": 2, "refused": 8}, "uwsgi": {"ok": 2}},
+    )
+    experiments["recycling"] = _recycling(tmp_path, {"gunicorn": 0, "uwsgi": 4})
+    finding = graceful_stop(experiments)
+    assert finding.rating is Rating.CONFIRMED, finding.reason
+    assert "uwsgi (2 workers) replaced 4 workers and failed 3 of 900 requests" in finding.reason
+    assert "(runserver has no such setting)" in finding.reason
+    assert any("gunicorn (2 workers): no worker was replaced" in c for c in finding.caveats)
+    assert finding.fact("recycled_failing") == ("uwsgi (2 workers)",)

@@ -59,8 +59,11 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield results / "report" / "index.html"
 
 
-def headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One headless Chromium run, isolated from the network and from any user profile."""
+def headless(
+    browser: str, profile: Path, *args: str, window: tuple[int, int] = WINDOW
+) -> subprocess.CompletedProcess[str]:
+    """One headless Chromium run, isolated from the network and from any user profile, in a
+    window of `window` (width, height) pixels."""
     return subprocess.run(
         [
             browser,
@@ -74,7 +77,7 @@ def headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedPro
             "--disable-sync",
             "--disable-dev-shm-usage",
             f"--user-data-dir={profile}",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}",
+            f"--window-size={window[0]},{window[1]}",
             *args,
         ],
         capture_output=True,
