@@ -17,6 +17,8 @@ from scripts.records.schema import SCHEMA_VERSION
 from servers import registry
 from tests.process import running
 from tests.scripts.benchutil import (
+    SHORT,
+    FinishedBench,
     aggregated_row,
     agrees_with_locust,
     load,
@@ -24,7 +26,6 @@ from tests.scripts.benchutil import (
     run_dirs,
 )
 
-SHORT = ["--duration", "3", "--warmup", "1", "--users", "4"]
 EXPECTED_FILES = {
     "meta.json",
     "summary.json",
@@ -37,16 +38,11 @@ EXPECTED_FILES = {
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("server", ["gunicorn", "runserver"])
-def test_short_bench_writes_a_complete_run(server: str, tmp_path: Path) -> None:
-    with_report = ["--report"] if server == "gunicorn" else []
-    status = bench.main(["--server", server, *SHORT, *with_report, "--results", str(tmp_path)])
-    assert status == 0
-    assert (tmp_path / "report" / "index.html").exists() == bool(with_report)
-    [run] = run_dirs(tmp_path)
+def _assert_a_complete_run(results: Path, server: str, with_report: bool) -> None:
+    assert (results / "report" / "index.html").exists() == with_report
+    [run] = run_dirs(results)
     assert {p.name for p in run.iterdir()} >= EXPECTED_FILES
-    assert not list((tmp_path / "runs").glob(".partial-*"))
+    assert not list((results / "runs").glob(".partial-*"))
     meta, summary = load(run / "meta.json"), load(run / "summary.json")
     assert meta["status"] == "ok" and meta["reason"] == ""
     assert meta["server"] == server and meta["users"] == 4 and meta["scenario"] == "mixed"
@@ -68,9 +64,24 @@ def test_short_bench_writes_a_complete_run(server: str, tmp_path: Path) -> None:
     assert summary["rps"] == pytest.approx(summary["requests"] / summary["window_s"], rel=0.05)
     assert sum(e["requests"] for e in summary["endpoints"].values()) == summary["requests"]
     assert not any(name.endswith("(setup)") for name in summary["endpoints"])
-    probe = load(tmp_path / "noise" / f"{meta['bench_id']}.json")
+    probe = load(results / "noise" / f"{meta['bench_id']}.json")
     assert probe["bench_id"] == meta["bench_id"] and probe["wall_s"] < 3.0
     assert all(0 < cpu_set["lent"] <= 1 for cpu_set in probe["sets"]), "the probe ran"
+
+
+@pytest.mark.slow
+def test_short_bench_with_report_writes_a_complete_run(
+    gunicorn_split_bench: FinishedBench,
+) -> None:
+    assert gunicorn_split_bench.status == 0
+    _assert_a_complete_run(gunicorn_split_bench.results, "gunicorn", with_report=True)
+
+
+@pytest.mark.slow
+def test_short_bench_writes_a_complete_run(tmp_path: Path) -> None:
+    status = bench.main(["--server", "runserver", *SHORT, "--results", str(tmp_path)])
+    assert status == 0
+    _assert_a_complete_run(tmp_path, "runserver", with_report=False)
 
 
 def _with_extra_server(monkeypatch: pytest.MonkeyPatch, spec: registry.ServerSpec) -> None:
