@@ -164,6 +164,15 @@ def test_run_longer_than_token_lifetime_has_no_auth_failures(tmp_path: Path) -> 
     assert summary["requests"] > refreshes
 
 
+def _exit_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[object, str]:
+    """(the exit status, stderr) of a bench that refuses its input: in-process, since bad
+    input is found before anything starts (the results-path test below runs the module as a
+    command, `python -m scripts.bench`, as make does)."""
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(argv)
+    return exit_.value.code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
@@ -189,42 +198,23 @@ def test_run_longer_than_token_lifetime_has_no_auth_failures(tmp_path: Path) -> 
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
-    flag: str, value: str, message: str, tmp_path: Path
+    flag: str, value: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     results = tmp_path / "results"
-    done = subprocess.run(
-        [sys.executable, "-m", "scripts.bench", flag, value, "--results", str(results)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    status, stderr = _exit_of([flag, value, "--results", str(results)], capsys)
+    assert status == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1
     assert not results.exists()
 
 
-def test_workers_a_single_process_server_cannot_take_exits_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scripts.bench",
-            "--server",
-            "daphne",
-            "--workers",
-            "2",
-            "--results",
-            str(tmp_path / "r"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "daphne runs 1 process at most" in done.stderr
+def test_workers_a_single_process_server_cannot_take_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--server", "daphne", "--workers", "2", "--results", str(tmp_path / "r")]
+    status, stderr = _exit_of(argv, capsys)
+    assert status == 2
+    assert "daphne runs 1 process at most" in stderr
     assert not (tmp_path / "r").exists()
 
 
@@ -293,14 +283,10 @@ def test_a_signal_mid_run_leaves_no_process_and_records_a_failed_run(
         ),
     ],
 )
-def test_bad_step_plans_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "scripts.bench", *args, "--results", str(tmp_path / "r")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert message in done.stderr
+def test_bad_step_plans_exit_2(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, stderr = _exit_of([*args, "--results", str(tmp_path / "r")], capsys)
+    assert status == 2
+    assert message in stderr
     assert not (tmp_path / "r").exists()
