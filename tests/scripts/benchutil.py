@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# a bench as short as a complete run can be: 4 users, 1 s of warm-up, a 3 s window
+SHORT = ["--duration", "3", "--warmup", "1", "--users", "4"]
+
+
+@dataclass(frozen=True)
+class FinishedBench:
+    """What a test may read of a bench that already ran: its exit status and results."""
+
+    status: int
+    results: Path
 
 
 def run_dirs(results: Path) -> list[Path]:

@@ -24,6 +24,9 @@ def test_production_profile_runs_behind_nginx_on_postgres_with_robustness_figure
     require_system_binary(Deployment("nginx", "postgres").missing_requirement() is None, "nginx")
     argv = ["--server", "gunicorn", "--profile", "production", "--checks", "robustness"]
     short = ["--duration", "3", "--warmup", "1", "--users", "4", "--pin", "split"]
+    # slow clients for 4 s, not the bench's 10: still 3 or 4 probes 0.5 s apart, each
+    # answered within PROBE_TIMEOUT_S before the end
+    short += ["--robustness-slow-s", "4"]
     status = bench.main([*argv, *short, "--results", str(tmp_path)])
     assert status == 0
     [run] = run_dirs(tmp_path)
