@@ -24,6 +24,7 @@ from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
 from scripts.harness.not_written import not_written_line, results_not_written
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.harness.remote_run import run_remote_bench
 from scripts.options.exit_status import ExitStatus
 from scripts.options.parsing import fail_usage
 from scripts.options.stop_signals import (
@@ -83,6 +84,10 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int |
     outcomes: list[RunOutcome] = []
     with tempfile.TemporaryDirectory(prefix="drf-bench-") as scratch_name:
         scratch = Path(scratch_name)
+        if plan.target is not None:  # a running deployment: nothing to prepare or launch
+            bench_id = new_run_id(utc_now(), "bench", plan.scenario, plan.users)
+            _probe_noise(plan, bench_id, console)
+            return run_remote_bench(plan, bench_id, scratch, console)
         seed = SeedPlan(users=plan.users, items_per_user=plan.items_per_user)
         template = scratch / "template.sqlite3"
         secret_key = shared_secret_key()
