@@ -120,11 +120,12 @@ def write_test_ca(directory: Path, address: str) -> TestCa:
 
 @contextlib.contextmanager
 def tls_sample_app(
-    host: TestHost, directory: Path, seed: SeedPlan, ca: TestCa
+    host: TestHost, directory: Path, seed: SeedPlan, ca: TestCa | None
 ) -> Iterator[str]:
-    """The sample app under Gunicorn (one worker) over TLS on `host`, its database seeded
-    with `seed`'s accounts; yields its base URL once /healthz answers over verified TLS,
-    and kills its process group on the way out."""
+    """The sample app under Gunicorn (one worker) over TLS on `host` (plain HTTP when `ca`
+    is None), its database seeded with `seed`'s accounts; yields its base URL once /healthz
+    answers (over verified TLS), and kills its process group on the way out."""
+    directory.mkdir(parents=True, exist_ok=True)
     settings = AppSettings(
         secret_key=f"remote-target-test-{os.getpid()}-" + "k" * 40,
         database_url=f"sqlite:///{directory / 'target.sqlite3'}",
@@ -140,8 +141,11 @@ def tls_sample_app(
         threads=1,
         log_path=directory / "target.log",
     )
-    argv = [*launch.argv, "--certfile", str(ca.cert_file), "--keyfile", str(ca.key_file)]
-    url = f"https://{host.address}:{TARGET_PORT}"
+    argv = launch.argv
+    if ca is not None:
+        argv += ["--certfile", str(ca.cert_file), "--keyfile", str(ca.key_file)]
+    url = f"{'https' if ca else 'http'}://{host.address}:{TARGET_PORT}"
+    tls = ssl.create_default_context(cafile=str(ca.ca_file)) if ca else None
     with launch.log_path.open("wb") as log:
         process = subprocess.Popen(
             host.command(argv),
@@ -152,7 +156,7 @@ def tls_sample_app(
             start_new_session=True,
         )
     try:
-        _wait_healthy(url, ssl.create_default_context(cafile=str(ca.ca_file)), process, launch)
+        _wait_healthy(url, tls, process, launch)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -161,7 +165,7 @@ def tls_sample_app(
 
 
 def _wait_healthy(
-    url: str, tls: ssl.SSLContext, process: subprocess.Popen[bytes], launch: LaunchRequest
+    url: str, tls: ssl.SSLContext | None, process: subprocess.Popen[bytes], launch: LaunchRequest
 ) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -83,8 +83,9 @@ def _outcome_detail(entry: VerdictEntry) -> str:
 
 
 def verdict_word(entry: VerdictEntry) -> str:
-    """The outcome with its detail, as one phrase."""
-    detail = verdict_detail(entry)
+    """The outcome with its detail, as one phrase (the caveat, said once per configuration
+    under a console table, is left out)."""
+    detail = _outcome_detail(entry)
     return f"{entry.outcome} ({detail})" if detail else entry.outcome
 
 
