@@ -32,6 +32,7 @@ from servers.http import request_json
 
 THROTTLED = 429
 DEFAULT_RETRY_AFTER_S = 5.0  # a 429 without Retry-After: wait this long before trying again
+MIN_RETRY_AFTER_S = 0.5  # "Retry-After: 0" is no reason to hammer the login endpoint
 LOGIN_DEADLINE_S = 600.0  # all of one run's logins, throttle waits included
 
 
@@ -75,7 +76,7 @@ def _lifetime_s(access: str) -> int | None:
 
 def _retry_after_s(header: str | None) -> float:
     try:
-        return max(0.0, float(header)) if header else DEFAULT_RETRY_AFTER_S
+        return max(MIN_RETRY_AFTER_S, float(header)) if header else DEFAULT_RETRY_AFTER_S
     except ValueError:  # an HTTP date: not what DRF sends; wait the default
         return DEFAULT_RETRY_AFTER_S
 

@@ -161,7 +161,7 @@ def test_a_ca_file_that_is_not_pem_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("header", "seconds"), [("12", 12.0), (None, DEFAULT_RETRY_AFTER_S), ("soon", 5.0)]
+    ("header", "seconds"), [("12", 12.0), (None, DEFAULT_RETRY_AFTER_S), ("soon", 5.0), ("0", 0.5)]
 )
 def test_a_throttled_login_waits_as_long_as_retry_after_says(
     header: str | None, seconds: float
