@@ -4,7 +4,8 @@ For each run: a fresh copy of a database migrated and seeded once per bench, the
 through the supervisor, a response check before any load, Locust with a managed measured
 window, the server stopped (always), then meta.json and summary.json written and the run
 directory published (scripts/harness/bench_run.py). One server failing is a failed run; the
-others still run.
+others still run. With TARGET (an already-running deployment) nothing is prepared or
+launched: scripts/harness/remote_run.py measures it, repeat by repeat.
 """
 
 from __future__ import annotations
