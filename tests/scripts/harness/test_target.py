@@ -106,6 +106,7 @@ def test_a_target_plan_launches_nothing_and_keeps_the_credentials(
         (["--profile", "production"], "PROFILE"),
         (["--pin", "none"], "PIN"),
         (["--port", "8000"], "PORT"),
+        (["--max-requests", "100"], "MAX_REQUESTS"),
     ],
 )
 def test_server_only_flags_beside_target_are_refused(
