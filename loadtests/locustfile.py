@@ -410,7 +410,11 @@ class ApiUser(FastHttpUser):
     def _accept_tokens(self, response: Any, what: str) -> bool:
         body = _json_or_none(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            response.failure(f"{what}: status {response.status_code}")
+            # no status at all: the connection failed; its error (a TLS certificate that
+            # does not verify, a refused connection) is the reason, not "status 0"
+            error = getattr(response, "error", None) if not response.status_code else None
+            cause = f" ({error})" if error is not None else ""
+            response.failure(f"{what}: status {response.status_code}{cause}")
             self.tokens = None
             return False
         try:
