@@ -20,6 +20,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
 	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) $(call flag,MAX_REQUESTS,max-requests) \
+	$(call flag,TARGET,target) $(call flag,TARGET_CA,target-ca) \
 	$(if $(filter 1 yes true,$(REPORT)),--report) \
 	$(if $(filter 1 yes true,$(SHARE_MACHINE)),--share-machine)
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
@@ -43,6 +44,8 @@ help:
 	@echo "                               PROFILE=dev|production, PROXY=none|nginx, DB=sqlite|postgres"
 	@echo "                               CHECKS=robustness (slow clients, oversize, graceful stop)"
 	@echo "                               MAX_REQUESTS=N: recycle workers (gunicorn, uwsgi)"
+	@echo "make bench TARGET=https://host[:port][/prefix] [TARGET_CA=ca.pem]"
+	@echo "                               a running deployment; password in DRF_BENCH_TARGET_PASSWORD"
 	@echo "make report [RESULTS=dir] [RUNS=ids|glob] [BASELINE=server] [POOL=1]"
 	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"
 	@echo "make compare BASE=<dir|runs> CAND=<dir|runs> [THRESHOLD=5]"

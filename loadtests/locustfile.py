@@ -16,12 +16,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import ssl
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.ssl
 from gevent.event import Event
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
@@ -127,6 +130,13 @@ def add_arguments(parser: Any) -> None:
         default=False,
         help="the run provokes errors on purpose: a user whose setup failed is counted, "
         "not a reason to stop",
+    )
+    parser.add_argument(
+        "--target-ca",
+        default="",
+        env_var="LOCUST_TARGET_CA",
+        help="PEM file of the CA certificates an https host is verified against (default: "
+        "the system's); verification is never off",
     )
     parser.add_argument(
         "--burn-ms",
@@ -285,6 +295,16 @@ class ApiUser(FastHttpUser):
     """A closed-loop API client: no think time, so the server's capacity is what limits it."""
 
     wait_time = constant(0)
+    # FastHttpUser's default is insecure=True (no certificate or host name check): a
+    # benchmark of an https deployment must know it measured that deployment.
+    insecure = False
+
+    def __init__(self, environment: Environment) -> None:
+        options = environment.parsed_options
+        ca_file = str(getattr(options, "target_ca", "") or "")
+        if ca_file:
+            self.ssl_context_factory = partial(verified_context, ca_file)
+        super().__init__(environment)
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
@@ -390,7 +410,11 @@ class ApiUser(FastHttpUser):
     def _accept_tokens(self, response: Any, what: str) -> bool:
         body = _json_or_none(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            response.failure(f"{what}: status {response.status_code}")
+            # no status at all: the connection failed; its error (a TLS certificate that
+            # does not verify, a refused connection) is the reason, not "status 0"
+            error = getattr(response, "error", None) if not response.status_code else None
+            cause = f" ({error})" if error is not None else ""
+            response.failure(f"{what}: status {response.status_code}{cause}")
             self.tokens = None
             return False
         try:
@@ -416,6 +440,14 @@ class ApiUser(FastHttpUser):
                 self.account.remember_item(int(item["id"]))
             response.success()
         return True
+
+
+def verified_context(ca_file: str, **_: Any) -> ssl.SSLContext:
+    """geventhttpclient's ssl_context_factory with a CA file: the context trusts that file's
+    certificates (it calls the factory with the default `cafile`, which is not ours);
+    certificate and host name checks stay on since `insecure` is False."""
+    context: ssl.SSLContext = gevent.ssl.create_default_context(cafile=ca_file)
+    return context
 
 
 def issued_pairs(environment: Environment, tokens_file: str) -> dict[str, tuple[str, str]]:

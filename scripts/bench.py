@@ -4,7 +4,8 @@ For each run: a fresh copy of a database migrated and seeded once per bench, the
 through the supervisor, a response check before any load, Locust with a managed measured
 window, the server stopped (always), then meta.json and summary.json written and the run
 directory published (scripts/harness/bench_run.py). One server failing is a failed run; the
-others still run.
+others still run. With TARGET (an already-running deployment) nothing is prepared or
+launched: scripts/harness/remote_run.py measures it, repeat by repeat.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
 from scripts.harness.not_written import not_written_line, results_not_written
 from scripts.harness.outcome import RunOutcome
 from scripts.harness.plan import BenchPlan, parse_bench_args, plan_from_args
+from scripts.harness.remote_run import run_remote_bench
 from scripts.options.exit_status import ExitStatus
 from scripts.options.parsing import fail_usage
 from scripts.options.stop_signals import (
@@ -83,6 +85,10 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int |
     outcomes: list[RunOutcome] = []
     with tempfile.TemporaryDirectory(prefix="drf-bench-") as scratch_name:
         scratch = Path(scratch_name)
+        if plan.target is not None:  # a running deployment: nothing to prepare or launch
+            bench_id = new_run_id(utc_now(), "bench", plan.scenario, plan.users)
+            _probe_noise(plan, bench_id, console)
+            return run_remote_bench(plan, bench_id, scratch, console)
         seed = SeedPlan(users=plan.users, items_per_user=plan.items_per_user)
         template = scratch / "template.sqlite3"
         secret_key = shared_secret_key()

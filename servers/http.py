@@ -9,20 +9,23 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 
 @dataclass(frozen=True)
 class JsonResponse:
-    """Status code and decoded body (None when the body was empty or not JSON)."""
+    """Status code and decoded body (None when the body was empty or not JSON), and the
+    Retry-After header of a throttled answer (None without one)."""
 
     status: int
     body: Any
     content_type: str
+    retry_after: str | None = None
 
 
 def request_json(
@@ -32,19 +35,23 @@ def request_json(
     payload: Any = None,
     token: str | None = None,
     timeout_s: float = 10.0,
+    tls: ssl.SSLContext | None = None,
 ) -> JsonResponse:
     """Send one request and decode the JSON answer; HTTP error statuses are returned, not
-    raised. Connection errors raise OSError."""
+    raised. Connection errors raise OSError (a TLS failure too: urllib's URLError with the
+    ssl error as its reason). An https URL is verified against `tls`, or the system's CA
+    certificates without it."""
     data, headers = _encoded(payload, token)
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=tls) as response:
             return _decode(
                 response.status, response.headers.get("Content-Type", ""), response.read()
             )
     except urllib.error.HTTPError as error:
         with error:
-            return _decode(error.code, error.headers.get("Content-Type", ""), error.read())
+            answer = _decode(error.code, error.headers.get("Content-Type", ""), error.read())
+            return replace(answer, retry_after=error.headers.get("Retry-After"))
 
 
 def _encoded(payload: Any, token: str | None) -> tuple[bytes | None, dict[str, str]]:

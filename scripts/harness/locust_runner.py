@@ -47,6 +47,7 @@ class LoadRequest:
     tokens_file: Path | None = None  # the app's issued JWT pairs: no logins over HTTP
     server_counts_dir: Path | None = None  # the app's request counters, read at window edges
     setup_failures_expected: bool = False  # errors are the figures (an overload run)
+    tls_ca_file: Path | None = None  # a remote target's CA file (TLS is always verified)
 
     @property
     def most_users(self) -> int:
@@ -102,8 +103,6 @@ class LoadRequest:
             str(self.seeded_users),
             "--user-prefix",
             self.user_prefix,
-            "--user-password",
-            self.user_password,
             "--warmup-s",
             f"{self.warmup_s:g}",
             "--window-s",
@@ -122,14 +121,20 @@ class LoadRequest:
             ),
             *(["--steps", self.shape.to_arg()] if self.shape.stepped else []),
             *(["--setup-failures-expected"] if self.setup_failures_expected else []),
+            *(["--target-ca", str(self.tls_ca_file)] if self.tls_ca_file else []),
         ]
 
     def environ(self) -> dict[str, str]:
         """An explicit environment: no LOCUST_* setting of the caller's (Locust reads those
         as options, and a stray one would change the run), only the worker count the
-        locustfile uses to give each process its own accounts."""
+        locustfile uses to give each process its own accounts, and the accounts' password
+        (in the environment, not on a command line every user of the machine can read)."""
         return child_environment(
-            {"LOCUST_BENCH_WORKERS": str(self.processes), "PYTHONUNBUFFERED": "1"},
+            {
+                "LOCUST_BENCH_WORKERS": str(self.processes),
+                "LOCUST_USER_PASSWORD": self.user_password,
+                "PYTHONUNBUFFERED": "1",
+            },
             bin_dirs=[str(Path(sys.executable).parent)],
         )
 

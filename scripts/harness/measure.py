@@ -53,6 +53,16 @@ class RunIdentity:
 
 
 @dataclass(frozen=True)
+class ExternalLoad:
+    """A remote target in place of a server: its URL, the CA file Locust verifies its TLS
+    against, and how to ask whether it still answers after the load (no process to watch)."""
+
+    base_url: str
+    ca_file: Path | None
+    answering: Callable[[], bool]
+
+
+@dataclass(frozen=True)
 class LoadOutcome:
     """What the load phase found: the verdict, the figures (None when nothing was
     measured), and the facts meta.json records about the load."""
@@ -221,7 +231,7 @@ def _ground_truth(
 
 def measure_load(
     plan: BenchPlan,
-    server: RunningServer,
+    server: RunningServer | None,
     seed: SeedPlan,
     run_dir: Path,
     identity: RunIdentity,
@@ -229,12 +239,20 @@ def measure_load(
     tokens_file: Path | None = None,
     server_counts_dir: Path | None = None,
     watched: Mapping[str, int] | None = None,
+    external: ExternalLoad | None = None,
 ) -> LoadOutcome:
     """Run Locust against `server` with resource sampling and judge what it measured.
     `watched` names every process tree of the deployment by role (ServerSession.watched():
-    server, proxy, database); without it only the server is sampled."""
+    server, proxy, database); without it only the server is sampled. With `external` (and
+    no server) the load goes to a remote target: only the generator is sampled here."""
+    if server is not None:
+        base_url = server.base_url
+    elif external is not None:
+        base_url = external.base_url
+    else:
+        raise ValueError("measure_load needs a server or an external target")
     load = LoadRequest(
-        base_url=server.base_url,
+        base_url=base_url,
         scenario=plan.scenario,
         shape=plan.shape,
         spawn_rate=plan.spawn_rate,
@@ -250,15 +268,18 @@ def measure_load(
         tokens_file=tokens_file,
         server_counts_dir=server_counts_dir,
         setup_failures_expected=plan.errors_expected,
+        tls_ca_file=external.ca_file if external is not None else None,
     )
     sampler = ResourceSampler(run_dir / "resources.csv")
-    for role, session_id in (watched or {"server": server.pid}).items():
+    roles = watched if watched is not None or server is None else {"server": server.pid}
+    for role, session_id in (roles or {}).items():
         sampler.watch(role, session_id)
     sampler.start()
-    watch = ServerWatch(server)
+    watch = ServerWatch(server) if server is not None else None
 
     def progress(update: Progress) -> None:
-        watch.check()
+        if watch is not None:
+            watch.check()
         on_progress(update)
 
     try:
@@ -269,10 +290,13 @@ def measure_load(
     finally:
         samples = sampler.stop()
     window = read_window(load.window_file) if load.window_file.exists() else None
-    server_exit = watch.verdict(window)
-    listener_lost = server_exit is None and not listener_accepts(
-        server.request.host, server.request.port, server.request.socket_path
-    )
+    server_exit = watch.verdict(window) if watch is not None else None
+    if server is not None:
+        listener_lost = server_exit is None and not listener_accepts(
+            server.request.host, server.request.port, server.request.socket_path
+        )
+    else:
+        listener_lost = external is not None and not external.answering()
     span_s, logins_and_warmup_s = _load_span(window)
     whole = (
         summarize(samples, float(window.window_started_at), float(window.window_ended_at or 0.0))

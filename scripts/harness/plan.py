@@ -26,6 +26,14 @@ from scripts.harness.deployment import (
     deployment_of,
 )
 from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
+from scripts.harness.target import (
+    RemoteTarget,
+    ca_file_argument,
+    external_placement,
+    given_destinations,
+    remote_target,
+    target_argument,
+)
 from scripts.options.parsing import (
     OneLineErrorParser,
     error_rate,
@@ -183,6 +191,7 @@ class BenchPlan:
     robustness_slow_s: float | None = None  # None: the checks' own bound (10 s)
     share_machine: bool = False  # run beside another bench (scripts/harness/machine_lock.py)
     max_requests: int | None = None  # each worker replaced after this many requests
+    target: RemoteTarget | None = None  # TARGET: a running deployment, no server launched
 
     @property
     def users(self) -> int:
@@ -226,7 +235,9 @@ def parse_bench_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     known = parser.parse_known_args(argv)[0]
     given = {**PRESETS.get(known.preset, {}), **profile_values(known.profile)}
-    return parser.parse_args(argv, argparse.Namespace(**given))
+    args = parser.parse_args(argv, argparse.Namespace(**given))
+    args.given = given_destinations(build_parser(), argv)  # what TARGET must refuse
+    return args
 
 
 def check_list(text: str) -> tuple[str, ...]:
@@ -284,6 +295,21 @@ def build_parser() -> OneLineErrorParser:
         default=(),
         help="checks after the load, their figures in summary.json: robustness (slow "
         "clients, oversized header and body, a graceful stop with requests in flight)",
+    )
+    parser.add_argument(
+        "--target",
+        type=target_argument,
+        default=None,
+        help="http(s)://host[:port][/prefix] of an already-running deployment of the sample "
+        "app: no server is launched; the seeded accounts' password comes from "
+        "$DRF_BENCH_TARGET_PASSWORD (prefix: $DRF_BENCH_TARGET_USER_PREFIX, default bench)",
+    )
+    parser.add_argument(
+        "--target-ca",
+        type=ca_file_argument,
+        default=None,
+        help="PEM file of the CA certificates TARGET's TLS is verified against (default: "
+        "the system's); verification is never off",
     )
     parser.add_argument(
         "--server",
@@ -443,6 +469,10 @@ def build_parser() -> OneLineErrorParser:
 
 def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> BenchPlan | str:
     """The plan, or one line saying which value does not fit which server."""
+    if args.target is not None:
+        return _target_plan(args, available_cpus)
+    if args.target_ca is not None:
+        return "TARGET_CA names the CA of a TARGET: give TARGET too"
     placement = place(args.pin or default_mode(available_cpus), available_cpus)
     names: tuple[str, ...] = args.server
     runs = server_runs(
@@ -454,15 +484,9 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
     if isinstance(runs, str):
         return runs
     counts: tuple[int, ...] = args.users
-    if args.shape == "constant" and len(counts) != 1:
-        return "USERS takes one number unless SHAPE=steps (e.g. SHAPE=steps USERS=8,16,32)"
-    if args.shape == "steps":
-        if len(counts) < 2 or list(counts) != sorted(set(counts)):
-            return "SHAPE=steps needs at least two increasing user counts, e.g. USERS=8,16,32"
-        if args.locust_processes > 1:
-            return "SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
-    elif args.step is not None:
-        return "STEP is the window of each step: it needs SHAPE=steps"
+    problem = _load_problem(args)
+    if problem:
+        return problem
     if args.max_requests is not None:
         lacking = [name for name in names if get_server(name).recycle_argv is None]
         if lacking:
@@ -503,6 +527,59 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         robustness_slow_s=args.robustness_slow_s,
         share_machine=args.share_machine,
         max_requests=args.max_requests,
+    )
+
+
+def _load_problem(args: argparse.Namespace) -> str | None:
+    """One line when USERS, SHAPE, STEP and LOCUST_PROCESSES do not fit together."""
+    counts: tuple[int, ...] = args.users
+    if args.shape == "constant" and len(counts) != 1:
+        return "USERS takes one number unless SHAPE=steps (e.g. SHAPE=steps USERS=8,16,32)"
+    if args.shape == "steps":
+        if len(counts) < 2 or list(counts) != sorted(set(counts)):
+            return "SHAPE=steps needs at least two increasing user counts, e.g. USERS=8,16,32"
+        if args.locust_processes > 1:
+            return "SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
+    elif args.step is not None:
+        return "STEP is the window of each step: it needs SHAPE=steps"
+    return None
+
+
+def _target_plan(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> BenchPlan | str:
+    """The plan of a bench against TARGET: no server runs here, so no server settings (they
+    are refused), no CPU split, and the seeded accounts' credentials from the environment."""
+    target = remote_target(
+        args.target, args.target_ca, getattr(args, "given", frozenset()), os.environ
+    )
+    if isinstance(target, str):
+        return target
+    counts: tuple[int, ...] = args.users
+    problem = _load_problem(args)
+    if problem:
+        return problem
+    return BenchPlan(
+        servers=(),
+        scenario=args.scenario,
+        shape=LoadShape(counts),
+        spawn_rate=args.spawn_rate or float(max(counts)),
+        duration_s=args.step if args.step is not None else args.duration,
+        warmup_s=args.warmup,
+        repeats=args.repeats,
+        host=target.url.host,
+        port=target.url.port,
+        results_dir=args.results,
+        access_lifetime_s=0,  # the target's own: read from the tokens it issues
+        issued_lifetime_s=0,
+        items_per_user=0,
+        make_report=args.report,
+        placement=external_placement(available_cpus),
+        locust_processes=args.locust_processes,
+        loadgen_burn_ms=args.loadgen_burn_ms,
+        slo_p99_ms=args.slo_p99_ms,
+        max_error_rate=args.max_error_rate,
+        errors_expected=args.errors_expected,
+        share_machine=args.share_machine,
+        target=target,
     )
 
 

@@ -23,7 +23,7 @@ from scripts.reporting.charts_style import (
     style_of,
 )
 from scripts.reporting.frames import AGGREGATED
-from scripts.reporting.tables import Group
+from scripts.reporting.tables import Group, any_flagged
 
 LOADGEN_CPU_LIMIT_PCT: Final = 90.0
 TIMELINE_PANELS: Final[Mapping[str, str]] = MappingProxyType(
@@ -150,8 +150,15 @@ def resources_chart(group: Group, rows: pd.DataFrame, resources: pd.DataFrame) -
         axes.set_ylabel(label)
         axes.set_ylim(bottom=0)
         if role_samples.empty:
+            external = role == "server" and any_flagged(rows, "server_unobserved")
+            what = "server " + ("CPU" if column == "cpu_pct" else "memory")
             axes.text(
-                0.5, 0.5, "no samples", transform=axes.transAxes, ha="center", color="#777777"
+                0.5,
+                0.5,
+                f"{what} not observed (external target)" if external else "no samples",
+                transform=axes.transAxes,
+                ha="center",
+                color="#777777",
             )
         draw_grid(axes, "both")
     for axes in grid[-1]:

@@ -71,6 +71,9 @@ def compare_text(record: CompareRecord) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.append(f"{record.rule}; baseline and candidate are geometric means (runs).")
     for configuration in record.configurations:
+        for caveat in dict.fromkeys(e.caveat for e in configuration.verdicts if e.caveat):
+            lines.append(f"caveat: {configuration.label}, {caveat}")
+    for configuration in record.configurations:
         for entry in configuration.not_compared:
             lines.append(f"not compared: {configuration.label}, {entry.metric}: {entry.reason}")
     for side, labels in ((BASE_NAME, record.only_in_base), (CAND_NAME, record.only_in_candidate)):

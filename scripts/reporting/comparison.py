@@ -170,7 +170,7 @@ def _conclusion(
 
 def _headline(configurations: Sequence[ComparedConfiguration], conclusion: str) -> tuple[str, ...]:
     sentences = [
-        f"{c.label}: {e.headline}."
+        f"{c.label}: {e.headline}." + (f" Caveat: {e.caveat}." if e.caveat else "")
         for c in configurations
         for e in c.verdicts
         if e.metric == GOODPUT_METRIC

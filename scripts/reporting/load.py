@@ -49,7 +49,7 @@ from scripts.reporting.frames import (
     read_stats,
 )
 from scripts.reporting.hdr_frames import read_hdr_stats
-from scripts.reporting.profiles import DEV_PROFILE, database_unobserved
+from scripts.reporting.profiles import DEV_PROFILE, database_unobserved, server_unobserved
 
 
 class ReportStatus(StrEnum):
@@ -82,6 +82,7 @@ RUN_COLUMNS: Final = (
     "threads",
     "profile",
     "database_unobserved",
+    "server_unobserved",
 )
 SHAPE_CONSTANT: Final = "constant"
 SHAPE_STEPS: Final = "steps"
@@ -197,6 +198,7 @@ def _run_settings(run_id: str, meta: RunMeta) -> dict[str, Any]:
         "threads": int(meta.threads) if isinstance(meta.threads, int) else pd.NA,
         "profile": meta.profile or DEV_PROFILE,
         "database_unobserved": database_unobserved(meta.database),
+        "server_unobserved": server_unobserved(meta),
     }
 
 

@@ -40,3 +40,11 @@ def database_unobserved(database: Mapping[str, Any] | None) -> bool:
     """Whether meta.json's `database` says its CPU was not observed (an external PostgreSQL
     given by DATABASE_URL): the report then says so instead of showing an empty figure."""
     return isinstance(database, Mapping) and database.get("cpu_observed") is False
+
+
+def server_unobserved(meta: Any) -> bool:
+    """Whether the run measured an external target (TARGET=..., meta.json's `target`)
+    whose server CPU and memory the harness could not observe: the report says so instead
+    of an empty chart or a zero."""
+    target = getattr(meta, "target", None)
+    return target is not None and not bool(getattr(target, "server_cpu_observed", False))

@@ -26,6 +26,7 @@ from scripts.reporting.profiles import (
     PROFILE_SEPARATOR,
     database_unobserved,
     profile_rank,
+    server_unobserved,
     several_profiles,
     with_profile,
 )
@@ -68,6 +69,9 @@ DEPLOYMENT_PARTS: Final = ("proxy_cpu_pct", "database_cpu_pct")
 DATABASE_CPU: Final = "database_cpu_pct"
 # A database CPU cell of runs on an external PostgreSQL (meta.json database.cpu_observed).
 NOT_OBSERVED: Final = "not observed (external database)"
+# The server's CPU and memory cells of runs against an external target (TARGET=...).
+SERVER_NOT_OBSERVED: Final = "not observed (external target)"
+SERVER_FIGURES: Final = ("server_cpu_pct", "server_rss_peak_mb")
 # Shown only where a group has repeats.
 REPEAT_METRICS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -209,6 +213,11 @@ def _config_order(row: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def any_flagged(rows: pd.DataFrame, column: str) -> bool:
+    """Whether any row has the flag `column` set (frames made before it: none)."""
+    return column in rows and bool(rows[column].astype(bool).any())
+
+
 def aggregate_rows(stats: pd.DataFrame) -> pd.DataFrame:
     """The `Aggregated` row of every run: one row per run with its settings and figures."""
     return stats[stats["endpoint"] == AGGREGATED].reset_index(drop=True)
@@ -245,6 +254,7 @@ def summarize(stats: pd.DataFrame) -> pd.DataFrame:
         "label",
         "production_grade",
         "database_unobserved",
+        "server_unobserved",
         "runs",
         *itertools.chain.from_iterable(
             (metric, f"{metric}_min", f"{metric}_max") for metric in ALL_METRICS
@@ -260,6 +270,7 @@ def summarize(stats: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = dict(zip(CONFIG_KEYS, keys, strict=True))
         row["production_grade"] = bool(runs["production_grade"].all())
         row["database_unobserved"] = bool(runs["database_unobserved"].astype(bool).any())
+        row["server_unobserved"] = any_flagged(runs, "server_unobserved")
         row["runs"] = len(runs)
         for metric in ALL_METRICS:
             values = pd.to_numeric(runs.get(metric, pd.Series(dtype=float)), errors="coerce")
@@ -337,6 +348,24 @@ def database_notes(runs: Sequence[RunRecord]) -> list[str]:
         f"The database's CPU was not observed for {len(unobserved)} run(s) on an external "
         f"database ({', '.join(unobserved)}): its CPU is not in their database or deployment "
         "CPU, nor in their goodput per CPU core."
+    ]
+
+
+def target_notes(runs: Sequence[RunRecord]) -> list[str]:
+    """Say which runs measured an external target (TARGET=...): nothing of its server was
+    observed from here (CPU, memory, its own request count), and its repeats shared one
+    server process instead of a fresh one each."""
+    external = [
+        run for run in runs if run.usable and run.meta is not None and server_unobserved(run.meta)
+    ]
+    if not external:
+        return []
+    urls = sorted({run.meta.target.url for run in external if run.meta and run.meta.target})
+    return [
+        f"{len(external)} run(s) measured an external target ({', '.join(urls)}): server CPU "
+        "not observed (external target), nor its memory or its own request count; its "
+        "repeats share one server process (not a fresh one per run), so their spread "
+        "understates what a restart would change."
     ]
 
 
@@ -423,8 +452,13 @@ def _resource_metrics(rows: pd.DataFrame) -> list[str]:
     also where its CPU was not observed, to say so), the deployment's total only beside a
     proxy or database column."""
     unobserved = bool(rows["database_unobserved"].astype(bool).any())
+    external = any_flagged(rows, "server_unobserved")
     shown = [
-        m for m in RESOURCE_METRICS if rows[m].notna().any() or (m == DATABASE_CPU and unobserved)
+        m
+        for m in RESOURCE_METRICS
+        if rows[m].notna().any()
+        or (m == DATABASE_CPU and unobserved)
+        or (m in SERVER_FIGURES and external)
     ]
     if not any(part in shown for part in DEPLOYMENT_PARTS):
         shown = [m for m in shown if m != "deployment_cpu_pct"]
@@ -440,7 +474,14 @@ def _dev_mark(row: Row) -> str:
 def _metric_cell(row: Row, metric: str) -> Cell:
     if metric == DATABASE_CPU and bool(row["database_unobserved"]) and pd.isna(row[metric]):
         return Cell(NOT_OBSERVED)
+    if metric in SERVER_FIGURES and bool(row.get("server_unobserved")) and pd.isna(row[metric]):
+        return Cell(SERVER_NOT_OBSERVED)
     return format_cell(row, metric)
+
+
+def _workers_text(row: Row) -> str:
+    """An external target's workers are its own, unknown here (meta.json's 0)."""
+    return "unknown" if bool(row.get("server_unobserved")) else str(int(row["workers"]))
 
 
 def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
@@ -456,7 +497,7 @@ def display_rows(rows: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
         [
             Cell(str(row["label"]) + ("" if row["production_grade"] else _dev_mark(row))),
             Cell(interface_of(str(row["server"]))),
-            Cell(str(int(row["workers"]))),
+            Cell(_workers_text(row)),
             Cell(_threads_text(row["threads"])),
             Cell(str(int(row["runs"]))),
             *(_metric_cell(row, metric) for metric in metrics),

@@ -51,6 +51,12 @@ class Side:
             return None
         return float(np.exp(np.log(values).mean()))
 
+    @property
+    def shared_process(self) -> bool:
+        """Whether these runs measured an external target (TARGET=...): its repeats all hit
+        the deployment's one server process, never a fresh one."""
+        return any(window.meta.external for window in self.windows)
+
     def goodput_variation(self) -> Variation | None:
         values = self.values(GOODPUT_METRIC)
         if not all(math.isfinite(value) for value in values):
@@ -63,6 +69,19 @@ class Question:
     metric: str
     baseline: Side
     candidate: Side
+
+
+def shared_process_caveat(sides: Sequence[Side]) -> str:
+    """The caveat of a verdict over runs against an external target: the unit of evidence
+    is a run with a fresh server process, and these runs shared one ("" when none did)."""
+    shared = [side.label for side in sides if side.shared_process]
+    if not shared:
+        return ""
+    return (
+        f"{' and '.join(dict.fromkeys(shared))}: repeats against one external server share "
+        "its process (no fresh process per run), so the runs are not independent and this "
+        "verdict covers that process's run-to-run noise only"
+    )
 
 
 def _entry(question: Question, verdict: Verdict) -> VerdictEntry:
@@ -86,6 +105,7 @@ def _entry(question: Question, verdict: Verdict) -> VerdictEntry:
         repetitions_to_decide=verdict.repetitions_to_decide,
         reason=verdict.reason,
         headline=headline(verdict),
+        caveat=shared_process_caveat((question.baseline, question.candidate)),
     )
 
 

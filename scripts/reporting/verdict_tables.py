@@ -46,6 +46,11 @@ FEW_RUNS_NOTE: Final = (
     "verdicts need repetitions (REPEATS=4, or PRESET=verdict)"
 )
 ONE_CONFIGURATION_NOTE: Final = "one configuration only: nothing to compare it with"
+SHARED_PROCESS_NOTE: Final = (
+    "repeats against one external server share its process: {labels} ran every repeat "
+    "against the same running deployment, not a fresh server process per run, so their "
+    "verdicts cover that process's run-to-run noise only"
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ def _spread(side: Side) -> ConfigurationSpread:
         goodput_cv=None if variation is None else variation.cv,
         noisy=variation is not None and variation.noisy,
         noisy_machine_runs=sum(1 for window in side.windows if window.machine_noisy),
+        shared_process=side.shared_process,
     )
 
 
@@ -190,6 +196,9 @@ def _judge_group(
             tables.append(against_baseline)
         if why_not:
             notes.append(why_not)
+    shared = [side.label for side in sides if side.shared_process]
+    if shared:
+        notes.append(SHARED_PROCESS_NOTE.format(labels=", ".join(shared)))
     return VerdictGroup(
         label=key.label,
         scenario=key.group.scenario,
@@ -241,6 +250,12 @@ def _group_headline(group: VerdictGroup) -> list[str]:
         sentences.append(
             "The machine was noisy (steal or other processes' CPU above its limit) during "
             f"runs of {', '.join(flagged)}: their verdicts are less certain."
+        )
+    shared = [c.label for c in group.configurations if c.shared_process]
+    if shared and group.tables:
+        sentences.append(
+            f"Repeats against one external server share its process ({', '.join(shared)}): "
+            "their verdicts say nothing about a fresh server process."
         )
     return sentences
 

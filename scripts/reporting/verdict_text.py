@@ -66,7 +66,12 @@ def p_text(p_value: float | None) -> str:
 
 
 def verdict_detail(entry: VerdictEntry) -> str:
-    """What would settle an inconclusive verdict, or why data is missing ("" otherwise)."""
+    """What would settle an inconclusive verdict, or why data is missing, and the
+    verdict's caveat (a shared external server process) ("" when none of these)."""
+    return "; ".join(filter(None, [_outcome_detail(entry), entry.caveat]))
+
+
+def _outcome_detail(entry: VerdictEntry) -> str:
     if entry.outcome == Outcome.INCONCLUSIVE.value:
         needed = entry.repetitions_to_decide
         if needed is None:
@@ -78,8 +83,9 @@ def verdict_detail(entry: VerdictEntry) -> str:
 
 
 def verdict_word(entry: VerdictEntry) -> str:
-    """The outcome with its detail, as one phrase."""
-    detail = verdict_detail(entry)
+    """The outcome with its detail, as one phrase (the caveat, said once per configuration
+    under a console table, is left out)."""
+    detail = _outcome_detail(entry)
     return f"{entry.outcome} ({detail})" if detail else entry.outcome
 
 

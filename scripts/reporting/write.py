@@ -21,6 +21,7 @@ from scripts.reporting.tables import (
     runs_table,
     summarize,
     summary_markdown,
+    target_notes,
 )
 from scripts.reporting.verdict_tables import VerdictOptions, judge_results
 
@@ -67,6 +68,7 @@ def write_report(
         *resolution_notes(summary),
         *comparability_notes(results.runs),
         *database_notes(results.runs),
+        *target_notes(results.runs),
         *_run_notes(results),
     ]
     sizing = sizing_answers(per_run_rows(results))

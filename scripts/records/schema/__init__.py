@@ -34,6 +34,7 @@ from scripts.records.schema.calibration import (
 from scripts.records.schema.runs import (
     LATENCY_HDR,
     LATENCY_LOCUST,
+    ExternalTarget,
     RunMeta,
     RunSummary,
     StepSummary,
@@ -76,6 +77,7 @@ __all__ = [
     "ComparedConfiguration",
     "ConfigurationSpread",
     "Estimate",
+    "ExternalTarget",
     "HarnessSide",
     "LocustSide",
     "NotCompared",

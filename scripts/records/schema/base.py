@@ -11,7 +11,8 @@ Version history (one SCHEMA_VERSION for every result file):
                    meta.json adds tokens, max_error_rate, errors_expected, login_throttle;
                    the report's verdicts.json and make compare's compare.json;
                    later, with a default for older files: meta.json's shares_machine and
-                   max_requests
+                   max_requests; meta.json's target (TARGET: an external deployment, what
+                   was observed)
 """
 
 from __future__ import annotations

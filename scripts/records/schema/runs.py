@@ -222,6 +222,36 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class ExternalTarget:
+    """meta.json's `target`: the run measured a deployment the harness did not launch
+    (TARGET=...), and what the harness could and could not observe of it from here.
+
+    No server process runs on this machine, so its CPU, memory and threads are not sampled,
+    its own request counters (files on its machine) are not read, its exit is not watched
+    (only whether /healthz still answers after the load), and repeats do not get a fresh
+    server process: they share the deployment's, with whatever state it carries over."""
+
+    url: str
+    tls: str  # how TLS was verified ("none (http)" for http://)
+    ca_file: str | None = None
+    server_cpu_observed: bool = False
+    server_memory_observed: bool = False
+    server_counts_observed: bool = False
+    server_exit_observed: bool = False
+    fresh_process_per_run: bool = False
+    unobserved_why: str = (
+        "the server runs on another machine: no sampler or request counter of the harness "
+        "runs there"
+    )
+
+    @classmethod
+    def from_json(cls, data: Any) -> ExternalTarget:
+        if not isinstance(data, Mapping):
+            raise SchemaError("meta.json: target is not an object")
+        return build(cls, data, "meta.json target")
+
+
+@dataclass(frozen=True)
 class RunMeta:
     """meta.json: what was run, where, with what, and how it ended."""
 
@@ -280,6 +310,12 @@ class RunMeta:
     checks: tuple[str, ...] = ()  # extra checks run after the load (CHECKS=robustness)
     shares_machine: bool = False  # run with SHARE_MACHINE=1, beside another bench maybe
     max_requests: int | None = None  # each worker replaced after this many (MAX_REQUESTS)
+    target: ExternalTarget | None = None  # TARGET: an external deployment (None: launched here)
+
+    @property
+    def external(self) -> bool:
+        """Whether the run measured a deployment the harness did not launch."""
+        return self.target is not None
 
     def finished(self, status: Status, reason: str, **changes: Any) -> RunMeta:
         """A copy with the outcome (and any other field) set."""
@@ -322,6 +358,8 @@ class RunMeta:
         values["shape"] = values.get("shape") or "constant"
         for name in ("argv", "cpu_affinity", "user_steps", "checks"):
             values[name] = tuple(values.get(name) or ())
+        if values.get("target") is not None:
+            values["target"] = ExternalTarget.from_json(values["target"])
         return build(cls, values, "meta.json")
 
 

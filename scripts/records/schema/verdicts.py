@@ -85,6 +85,9 @@ class VerdictEntry:
     repetitions_to_decide: int | None
     reason: str
     headline: str
+    # what the verdict cannot say, whatever its outcome: e.g. that a side's repeats shared
+    # one external server process instead of a fresh one each ("" when nothing; older files)
+    caveat: str = ""
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -148,6 +151,7 @@ class ConfigurationSpread:
     noisy: bool
     noisy_machine_runs: int = 0  # runs whose window the machine's noise flagged
     profile: str = "dev"  # the deployment (meta.json's profile); older files: dev
+    shared_process: bool = False  # its runs hit one external server process (TARGET)
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
