@@ -173,6 +173,7 @@ def _with_load(meta: RunMeta, load: LoadOutcome) -> RunMeta:
         load.reason,
         locust_exit_code=load.locust_exit_code,
         observed_cpus=load.observed_cpus,
+        **(load.worker_facts or {}),
     )
 
 

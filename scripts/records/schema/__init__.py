@@ -61,6 +61,7 @@ from scripts.records.schema.verdicts import (
     read_compare,
     read_verdicts,
 )
+from scripts.records.schema.workers import LocustWorker
 
 __all__ = [
     "COMPARE_FORMAT",
@@ -78,6 +79,7 @@ __all__ = [
     "Estimate",
     "HarnessSide",
     "LocustSide",
+    "LocustWorker",
     "NotCompared",
     "RunMeta",
     "RunSummary",

@@ -10,7 +10,10 @@ Version history (one SCHEMA_VERSION for every result file):
                    other_cpu_pct, machine_noisy); server_counted, worker_restarts, warnings;
                    meta.json adds tokens, max_error_rate, errors_expected, login_throttle;
                    the report's verdicts.json and make compare's compare.json;
-                   later, with a default for older files: meta.json's shares_machine
+                   later, with a default for older files: meta.json's shares_machine;
+                   distributed load: meta.json's load_workers and locust_workers,
+                   summary.json's loadgen_workers (schema/workers.py), window.json's
+                   workers_expected, workers_connected, master_commit and workers
 """
 
 from __future__ import annotations
