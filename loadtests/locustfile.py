@@ -205,7 +205,13 @@ def on_init(environment: Environment, **_: Any) -> None:
             final_write_s=WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5,
             start_users=set_users,
             snapshot=(
-                lambda index, users: _write_step_stats_reported(environment, options, index, users)
+                (
+                    lambda index, users: _write_step_stats_reported(
+                        environment, options, index, users
+                    )
+                )
+                if steps
+                else None
             ),
             observer=_observers(
                 options,

@@ -5,13 +5,21 @@ Locust's master numbers its workers 0, 1, 2, ... in the order they connect
 worker count (`expect_workers` travels in each spawn message). Worker i of W takes the
 accounts i+1, i+1+W, i+1+2W, ...: disjoint for every worker, with no per-host setting,
 so two machines never log in as the same account (a shared refresh token would be
-rotated away from under the other). Locust's dispatcher spreads users evenly, so with no
-more users than accounts every simulated user has an account of its own; when a worker is
-given more users than its share (an uneven split), they cycle over its own share, never
-over another worker's.
+rotated away from under the other). Locust's dispatcher spreads users evenly, but which
+worker gets the one more user of an uneven split depends on its random client id, so the
+bench seeds `accounts_needed(users, workers)` accounts: every share holds as many accounts
+as the most users a worker can be given, and every simulated user has an account of its
+own. A worker given more users than its share cycles over its own share, never over
+another worker's.
 """
 
 from __future__ import annotations
+
+
+def accounts_needed(users: int, workers: int) -> int:
+    """Accounts to seed so that each of `workers` shares covers ceil(users / workers)."""
+    workers = max(workers, 1)
+    return workers * -(-users // workers)
 
 
 def account_number(issued: int, worker_index: int, workers: int, accounts: int) -> int:

@@ -195,6 +195,8 @@ def run_one(
         database_url=f"sqlite:///{db_path}",
         access_lifetime_s=plan.access_lifetime_s,
         request_counts_dir=counts_dir,
+        # remote Locust workers send the address they reach the server at as Host
+        allowed_hosts=",".join(dict.fromkeys(("127.0.0.1", "localhost", plan.host))),
     )
     launch = LaunchRequest(
         spec=spec,

@@ -34,6 +34,7 @@ DEFAULT_MASTER_PORT: Final = 5557  # Locust's own default: what a remote worker 
 DEFAULT_CONNECT_TIMEOUT_S: Final = 60.0
 LOCAL_BIND: Final = "127.0.0.1"
 ANY_BIND: Final = "0.0.0.0"
+UNREACHABLE_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})
 
 
 def non_negative_int(text: str) -> int:
@@ -47,6 +48,8 @@ def parse_master(text: str) -> tuple[str, int]:
     text = text.strip()
     if not text:
         raise ValueError("MASTER is empty: give the master's host, e.g. MASTER=10.0.0.5:5557")
+    if any(char.isspace() or char in "/@" for char in text):
+        raise ValueError(f"MASTER {text!r}: expected a host name or address, optionally :port")
     host, port_text = text, ""
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -55,7 +58,7 @@ def parse_master(text: str) -> tuple[str, int]:
         port_text = rest[1:]
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
-    if not host or any(char.isspace() or char in "/@" for char in host):
+    if not host:
         raise ValueError(f"MASTER {text!r}: expected a host name or address, optionally :port")
     if not port_text:
         return host, DEFAULT_MASTER_PORT
@@ -192,10 +195,10 @@ def add_worker_arguments(parser: argparse.ArgumentParser, duration: Callable[[st
 def load_workers_of(args: argparse.Namespace) -> LoadWorkers | str:
     """The plan's workers from the flags, or one line saying what does not fit."""
     remote = int(args.expect_remote_workers)
-    if remote and args.host in ("127.0.0.1", "localhost", "::1"):
+    if remote and args.host in UNREACHABLE_HOSTS:
         return (
-            "EXPECT_REMOTE_WORKERS needs HOST=<an address the other machines reach>: the "
-            f"server would listen on {args.host} only"
+            "EXPECT_REMOTE_WORKERS needs HOST=<this machine's address that the other machines "
+            f"reach>: the workers are sent the server's URL, and {args.host} is not one"
         )
     bind = args.master_bind or (ANY_BIND if remote else LOCAL_BIND)
     port = args.master_port or (DEFAULT_MASTER_PORT if remote else 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from loadtests.partition import accounts_needed
 from loadtests.scenarios import SCENARIOS
 from loadtests.shape import LoadShape
 from scripts.harness.deployment import (
@@ -189,6 +190,13 @@ class BenchPlan:
     def users(self) -> int:
         """The most users at once: the number of accounts seeded."""
         return self.shape.most_users
+
+    @property
+    def seeded_accounts(self) -> int:
+        """Accounts to seed: one per user, rounded up so that every Locust worker's share
+        holds as many as the most users Locust can give it (loadtests/partition.py)."""
+        workers = self.load_workers.expected if self.load_workers.distributed else 1
+        return accounts_needed(self.users, workers)
 
     @property
     def window_total_s(self) -> float:
