@@ -241,6 +241,9 @@ class MasterRoster:
         self.finished = False
         self._figures_arrived = Event()
         self.open_windows: list[int] = []
+        # workers may connect before this roster exists (Locust's init event comes late)
+        self.seen: set[str] = set(runner.clients)
+        record.workers_connected = len(self.seen)
         record.workers_expected = expected
         record.master_commit = commit
         runner.register_message(HELLO, lambda msg, **_: self.hello(msg.node_id, msg.data))
@@ -249,12 +252,18 @@ class MasterRoster:
         self._watcher = gevent.spawn(self._watch)
 
     def connected(self, client_id: str, **_: Any) -> None:
-        self.record.workers_connected += 1
-        self.hooks.write()
+        self._seen(client_id)
+
+    def _seen(self, client_id: str) -> None:
+        if client_id not in self.seen:
+            self.seen.add(client_id)
+            self.record.workers_connected = len(self.seen)
+            self.hooks.write()
 
     def hello(self, client_id: str, data: dict[str, Any]) -> None:
         """Record the worker; refuse another commit; send it its tokens."""
         worker = WorkerIdentity.from_json(data)
+        self._seen(client_id)
         self.entries[client_id] = {**asdict(worker), "lost": None, "windows": []}
         self.record.workers = [self.entries[key] for key in sorted(self.entries, key=self._order)]
         self.hooks.write()

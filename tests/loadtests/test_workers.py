@@ -103,10 +103,21 @@ def test_a_worker_of_the_same_commit_is_recorded_and_gets_its_own_tokens() -> No
     assert [entry["index"] for entry in roster.record.workers] == [0, 1]
     assert roster.record.workers[1]["host"] == "host-1"
     assert roster.record.workers_expected == 2 and roster.record.master_commit == COMMIT
+    assert roster.record.workers_connected == 2
     tokens = {client: data["pairs"] for kind, data, client in runner.sent if kind == workers.TOKENS}
     assert sorted(tokens["a"]) == ["bench0001", "bench0003", "bench0005"]
     assert sorted(tokens["b"]) == ["bench0002", "bench0004", "bench0006"]
     assert tokens["b"]["bench0002"] == ["access-2", "refresh-2"]
+
+
+def test_workers_that_connected_before_the_roster_existed_are_counted() -> None:
+    runner, calls = StandInRunner(), Calls()
+    runner.clients["early"] = SimpleNamespace(state="ready")
+    roster = _roster(runner, calls)
+    assert roster.record.workers_connected == 1
+    roster.connected("early")
+    roster.connected("late")
+    assert roster.record.workers_connected == 2
 
 
 def test_a_worker_of_another_commit_is_refused_with_its_host_and_both_commits() -> None:
