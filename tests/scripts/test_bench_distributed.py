@@ -7,6 +7,8 @@ server over the switch. Without namespaces these tests skip (never under CI=true
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -121,3 +123,63 @@ def test_a_missing_worker_fails_the_run_in_one_line_by_the_deadline(
     assert f"make loadworker MASTER=<this host>:{port}" in meta["reason"]
     assert elapsed_s < 60, f"the bench took {elapsed_s:.0f} s"
     _nothing_left(run.name, port)
+
+
+def test_a_worker_lost_mid_window_is_reported_and_the_run_ends_early(
+    hosts: dict[str, TestHost], tmp_path: Path
+) -> None:
+    root, far = hosts[ROOT_HOST], hosts["far"]
+    port = free_port(root.address)
+    results = tmp_path / "results"
+    argv = [sys.executable, "-m", "scripts.bench", *SHORT, "--duration", "60"]
+    argv += ["--host", root.address, "--expect-remote-workers", "1"]
+    argv += ["--master-bind", root.address, "--master-port", str(port), "--results", str(results)]
+    with (
+        running(_loadworker(far, root, port), tmp_path / "loadworker.out") as worker,
+        running(argv, tmp_path / "bench.out") as harness,
+    ):
+        harness.wait_until(
+            lambda: any('"window_started_at": 1' in p.read_text() for p in _windows(results)),
+            timeout_s=90,
+            what="measured window",
+        )
+        os.killpg(worker.process.pid, signal.SIGKILL)  # no goodbye: heartbeats just stop
+        killed = time.monotonic()
+        status = harness.wait(timeout_s=60)
+        ended_s = time.monotonic() - killed
+    assert status == 1, harness.output
+    assert ended_s < 30, f"the run went on {ended_s:.0f} s after the worker was lost"
+    [run] = run_dirs(results)
+    meta = load(run / "meta.json")
+    assert meta["status"] == "failed"
+    assert "Locust worker 1" in meta["reason"] or "Locust worker 0" in meta["reason"]
+    assert "disappeared" in meta["reason"] and "s into the measurement" in meta["reason"]
+    lost = [w for w in meta["locust_workers"] if w["lost_at"] is not None]
+    assert len(lost) == 1
+    _nothing_left(run.name, port)
+
+
+def _windows(results: Path) -> list[Path]:
+    return list((results / "runs").glob(".partial-*/window.json"))
+
+
+def test_a_step_load_runs_as_the_masters_load_shape_over_two_local_workers(
+    tmp_path: Path,
+) -> None:
+    """No test hosts needed: two local workers on loopback."""
+    argv = [sys.executable, "-m", "scripts.bench", "--server", "gunicorn", "--scenario", "me"]
+    argv += ["--shape", "steps", "--users", "2,4", "--step", "2", "--warmup", "1"]
+    argv += ["--locust-processes", "2", "--results", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run] = run_dirs(tmp_path)
+    summary, window = load(run / "summary.json"), load(run / "window.json")
+    assert [step["users"] for step in summary["steps"]] == [2, 4]
+    recorded = latency.read(run / latency.FILE_NAME)
+    assert [w.users for w in recorded] == [2, 4]
+    assert all(w.processes_reported == 2 and w.successes > 0 for w in recorded)
+    assert [step["stats_file"] for step in window["steps"]] == [
+        "locust_stats_step01_u2.csv",
+        "locust_stats_step02_u4.csv",
+    ]
+    assert all(len(w["windows"]) == 2 for w in window["workers"])  # figures per step
