@@ -199,7 +199,7 @@ def on_init(environment: Environment, **_: Any) -> None:
         set_users = getattr(environment.shape_class, "set_users", None)
         hooks = StepHooks(
             reset_stats=reset.run,
-            stop_users=runner.stop,
+            stop_users=getattr(environment.shape_class, "stop_users", None) or runner.stop,
             quit_runner=runner.quit,
             # workers report every WORKER_REPORT_INTERVAL: wait for their last report
             final_write_s=WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5,
