@@ -18,7 +18,7 @@ from pathlib import Path
 from loadtests.progress import FILE_NAME as PROGRESS_FILE
 from loadtests.progress import WindowProgress
 from loadtests.shape import LoadShape
-from scripts.harness.distributed import LoadWorkers, worker_argv
+from scripts.harness.distributed import LoadWorkers, for_run, worker_argv
 from servers.child import ChildSpec, ManagedChild, child_environment
 from servers.registry import PROJECT_DIR
 
@@ -52,9 +52,16 @@ class LoadRequest:
     def most_users(self) -> int:
         return self.shape.most_users
 
+    def __post_init__(self) -> None:
+        """Settle the workers once: without them, `processes` local ones; and a master
+        port chosen now, not at each argv()."""
+        workers = self.workers or LoadWorkers(local=self.processes)
+        object.__setattr__(self, "workers", for_run(workers))
+
     @property
     def load_workers(self) -> LoadWorkers:
-        return self.workers or LoadWorkers(local=self.processes)
+        assert self.workers is not None  # __post_init__ settles it
+        return self.workers
 
     @property
     def ready_timeout_s(self) -> float:

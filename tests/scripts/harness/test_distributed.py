@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from loadtests.shape import LoadShape
 from loadtests.window import WindowRecord
 from scripts.harness.distributed import (
     DEFAULT_MASTER_PORT,
+    STEP_SHAPE_FILE,
     LoadWorkers,
     connect_failure,
     for_run,
     parse_master,
     worker_argv,
 )
+from scripts.harness.locust_runner import LoadRequest
 from scripts.harness.plan import BenchPlan, build_parser, plan_from_args
 from scripts.harness.worker_figures import locust_workers, worker_signs
 
@@ -157,3 +161,33 @@ def test_loadworker_has_help() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0 and "--master" in done.stdout and "--once" in done.stdout
+
+
+def test_a_load_request_with_processes_is_a_master_and_its_local_workers(tmp_path: Path) -> None:
+    request = LoadRequest(
+        "http://127.0.0.1:8000", "me", LoadShape((2, 4)), 4.0, 1.0, 3.0, 4, "bench", "pw",
+        tmp_path, processes=2,
+    )  # fmt: skip
+    argv = request.argv()
+    assert argv == request.argv()  # one master port, chosen once
+    port = argv[argv.index("--master-bind-port") + 1]
+    assert int(port) > 0 and "--processes" not in argv
+    assert argv[argv.index("-f") + 1].endswith("locustfile.py," + str(STEP_SHAPE_FILE))
+    specs = request.worker_specs()
+    assert [spec.name for spec in specs] == ["locust-worker-0", "locust-worker-1"]
+    assert all(spec.argv[spec.argv.index("--master-port") + 1] == port for spec in specs)
+    assert (
+        LoadRequest(
+            "http://127.0.0.1:8000",
+            "me",
+            LoadShape((2,)),
+            2.0,
+            1.0,
+            3.0,
+            2,
+            "bench",
+            "pw",
+            tmp_path,
+        ).worker_specs()
+        == []
+    )
