@@ -36,7 +36,7 @@ def build_parser() -> OneLineErrorParser:
     )
     parser.add_argument(
         "--master",
-        required=True,
+        default="",
         help="the bench machine: host or host:port (default port 5557; the bench's MASTER_PORT)",
     )
     parser.add_argument(
@@ -73,6 +73,8 @@ def _serve_one(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.master:
+        fail_usage(PROG, "MASTER is required: make loadworker MASTER=<host>[:port]")
     try:
         host, port = parse_master(args.master)
     except ValueError as error:

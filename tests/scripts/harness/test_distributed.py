@@ -140,7 +140,7 @@ def test_saturation_is_judged_per_worker() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "the following arguments are required: --master"),
+        ([], "MASTER is required: make loadworker MASTER=<host>[:port]"),
         (["--master", "h:99999"], "from 1 to 65535"),
         (["--master", "no-such-host.invalid"], "cannot resolve the master's host"),
     ],
