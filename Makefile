@@ -18,6 +18,9 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,PORT,port) $(call flag,RESULTS,results) \
 	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
+	$(call flag,EXPECT_REMOTE_WORKERS,expect-remote-workers) \
+	$(call flag,MASTER_BIND,master-bind) $(call flag,MASTER_PORT,master-port) \
+	$(call flag,WORKERS_MAX_WAIT,workers-max-wait) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
 	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) $(call flag,MAX_REQUESTS,max-requests) \
 	$(call flag,TARGET,target) $(call flag,TARGET_CA,target-ca) \
@@ -33,10 +36,11 @@ COMPARE_FLAGS = $(call flag,BASE,base) $(call flag,CAND,cand) \
 	$(call flag,THRESHOLD,threshold) $(call flag,RESULTS,results)
 LESSON_FLAGS = $(call flag,LESSON,lesson) $(call flag,SECTIONS,sections) \
 	$(call flag,RESULTS,results) $(if $(filter 1 yes true,$(REBUILD)),--rebuild)
+LOADWORKER_FLAGS = $(call flag,MASTER,master) $(if $(filter 1 yes true,$(ONCE)),--once)
 SERVE_FLAGS = $(call flag,SERVER,server) $(call flag,PORT,port) $(call flag,HOST,host) \
 	$(call flag,WORKERS,workers) $(call flag,THREADS,threads) $(DEPLOYMENT_FLAGS)
 
-.PHONY: help venv bench report compare calibrate lesson serve test lint system-deps clean
+.PHONY: help venv bench report compare calibrate lesson serve loadworker test lint system-deps clean
 
 help:
 	@echo "make bench SERVER=<name|all|every>  one server, the five, or every server"
@@ -56,6 +60,9 @@ help:
 	@echo "                               why runserver is not for production, measured here"
 	@echo "                               -> <results>/lesson/index.html"
 	@echo "make serve SERVER=<name>       the app under one server in the foreground"
+	@echo "make loadworker MASTER=<host>[:port] [ONCE=1]"
+	@echo "                               a Locust worker for a bench on another machine"
+	@echo "                               (there: make bench ... EXPECT_REMOTE_WORKERS=M HOST=<addr>)"
 	@echo "make test                      the whole test suite (lint included)"
 	@echo "make lint                      ruff + mypy"
 	@echo "make system-deps               Debian packages the tests need (wrk, chromium, nginx, postgresql)"
@@ -90,6 +97,9 @@ lesson: $(STAMP)
 
 serve: $(STAMP)
 	$(PY) -m scripts.serve $(SERVE_FLAGS)
+
+loadworker: $(STAMP)
+	$(PY) -m scripts.loadworker $(LOADWORKER_FLAGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

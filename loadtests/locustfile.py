@@ -14,8 +14,6 @@ also recorded in microseconds (loadtests/latency.py -> latency.json, window_prog
 from __future__ import annotations
 
 import csv
-import json
-import os
 import ssl
 import sys
 import time
@@ -35,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests import latency, progress
 from loadtests.latency_processes import LocalLatency, MasterLatency, WorkerLatency
+from loadtests.partition import account_number
 from loadtests.scenarios import (
     REFRESH_PATH,
     SCENARIOS,
@@ -55,6 +54,13 @@ from loadtests.window import (
     WindowController,
     WindowObserver,
     merge_lag,
+)
+from loadtests.workers import (
+    MasterRoster,
+    RosterHooks,
+    WorkerSide,
+    checkout_commit,
+    read_pairs,
 )
 
 SETUP_LOGIN_NAME = f"POST {TOKEN_PATH} (setup)"
@@ -154,17 +160,14 @@ def _controller(environment: Environment) -> WindowController | None:
 @events.init.add_listener
 def on_init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
-    if options is None or options.window_s <= 0:
-        return
     runner = environment.runner
     assert runner is not None
     if isinstance(runner, WorkerRunner):
-        lag = LoopLagMonitor()
-        WorkerLatency(environment, runner)
-        runner.register_message("bench_reset", lambda msg, **_: _worker_reset(runner, lag))
-        environment.events.test_stop.add_listener(
-            lambda **_: runner.send_message("bench_lag", lag.stop())
-        )
+        # always: a worker started by hand (`make loadworker`) has none of the harness's
+        # options until the master's first spawn message brings them
+        _setup_worker(environment, runner)
+        return
+    if options is None or options.window_s <= 0:
         return
     steps = LoadShape.from_arg(options.steps).steps if options.steps.strip() else ()
     controller = WindowController(
@@ -190,16 +193,47 @@ def on_init(environment: Environment, **_: Any) -> None:
         runner.register_message("bench_lag", lambda msg, **_: _merge_lag(controller, msg))
         reset = _DistributedReset(runner)
         runner.register_message("bench_reset_done", lambda msg, **_: reset.acknowledge())
+        ending = _EarlyEnd(controller)
+        roster = MasterRoster(
+            runner,
+            controller.record,
+            RosterHooks(on_refused=ending, on_lost=ending, write=controller.write),
+            commit=checkout_commit(),
+            expected=int(options.expect_workers),
+            pairs=read_pairs(Path(options.tokens_file)) if options.tokens_file else None,
+            prefix=options.user_prefix,
+            accounts=int(options.seeded_users),
+        )
+        # a step load's counts go through Locust's LoadTestShape on the master
+        # (loadtests/step_shape.py, loaded as a second locustfile)
+        set_users = getattr(environment.shape_class, "set_users", None)
         hooks = StepHooks(
             reset_stats=reset.run,
-            stop_users=runner.stop,
+            stop_users=getattr(environment.shape_class, "stop_users", None) or runner.stop,
             quit_runner=runner.quit,
             # workers report every WORKER_REPORT_INTERVAL: wait for their last report
             final_write_s=WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5,
-            observer=_observers(options, MasterLatency(runner, *_latency_files(options))),
+            start_users=set_users,
+            snapshot=(
+                (
+                    lambda index, users: _write_step_stats_reported(
+                        environment, options, index, users
+                    )
+                )
+                if steps
+                else None
+            ),
+            observer=_observers(
+                options,
+                ObserverChain((MasterLatency(runner, *_latency_files(options)), roster)),
+            ),
         )
-        if steps:  # the harness refuses this combination; by hand, say why and stop
-            controller.record.reason = "step load needs a single Locust process"
+        ending.hooks = hooks
+        if steps and set_users is None:  # by hand without the shape: say why and stop
+            controller.record.reason = (
+                "a step load with workers needs the shape: -f loadtests/locustfile.py,"
+                "loadtests/step_shape.py"
+            )
             controller.write()
             gevent.spawn(runner.quit)
             return
@@ -214,7 +248,42 @@ def on_init(environment: Environment, **_: Any) -> None:
             snapshot=lambda index, users: _write_step_stats(environment, options, index, users),
             observer=_observers(options, LocalLatency(environment, *_latency_files(options))),
         )
-    gevent.spawn(controller.run, hooks)
+    greenlet = gevent.spawn(controller.run, hooks)
+    if isinstance(runner, MasterRunner):
+        ending.greenlet = greenlet
+
+
+def _setup_worker(environment: Environment, runner: WorkerRunner) -> None:
+    """A worker's listeners: latency recording, its identity and figures, the resets."""
+    lag = LoopLagMonitor()
+    WorkerLatency(environment, runner)
+    environment.bench_worker = WorkerSide(environment, runner)  # type: ignore[attr-defined]
+    runner.register_message("bench_reset", lambda msg, **_: _worker_reset(runner, lag))
+    environment.events.test_stop.add_listener(
+        lambda **_: runner.send_message("bench_lag", lag.stop())
+    )
+
+
+class _EarlyEnd:
+    """Ends a distributed run before its windows complete (a refused or lost worker): the
+    controller's greenlet is stopped, the reason written, the results gathered, the runner
+    quit. Called from Locust's message handler or the roster's watcher, so the work runs in
+    a greenlet of its own (quitting the runner kills the handler's greenlet)."""
+
+    def __init__(self, controller: WindowController) -> None:
+        self.controller = controller
+        self.hooks: StepHooks | None = None
+        self.greenlet: gevent.Greenlet[Any, Any] | None = None
+
+    def __call__(self, reason: str) -> None:
+        gevent.spawn(self._end, reason)
+
+    def _end(self, reason: str) -> None:
+        if self.controller.record.completed or self.hooks is None:
+            return
+        if self.greenlet is not None:
+            self.greenlet.kill(block=True)
+        self.controller.abort(reason, self.hooks)
 
 
 def _observers(options: Any, latency: WindowObserver) -> WindowObserver:
@@ -244,6 +313,17 @@ def _write_step_stats(environment: Environment, options: Any, index: int, users:
     with (directory / name).open("w", newline="") as handle:
         StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(handle))
     return name
+
+
+def _write_step_stats_reported(
+    environment: Environment, options: Any, index: int, users: int
+) -> str:
+    """The master's step statistics, written once every worker's last report of the step
+    can have arrived (workers report every WORKER_REPORT_INTERVAL): Locust's own figures
+    of the step, which may include the first moments after its window; the exact ones are
+    latency.json's."""
+    gevent.sleep(WORKER_REPORT_INTERVAL + 0.5)
+    return _write_step_stats(environment, options, index, users)
 
 
 def _worker_reset(runner: WorkerRunner, lag: LoopLagMonitor) -> None:
@@ -451,12 +531,15 @@ def verified_context(ca_file: str, **_: Any) -> ssl.SSLContext:
 
 
 def issued_pairs(environment: Environment, tokens_file: str) -> dict[str, tuple[str, str]]:
-    """username -> (access, refresh) from the tokens file, read once per Locust process."""
+    """username -> (access, refresh): a worker's share as the master sent it (the file is
+    on the master's machine), else the tokens file, read once per Locust process."""
+    worker = getattr(environment, "bench_worker", None)
+    if isinstance(worker, WorkerSide):
+        return worker.issued_pairs()
     cached = getattr(environment, "bench_issued_pairs", None)
     if isinstance(cached, dict):
         return cached
-    document = json.loads(Path(tokens_file).read_text())
-    pairs = {user["username"]: (user["access"], user["refresh"]) for user in document["users"]}
+    pairs = read_pairs(Path(tokens_file))
     environment.bench_issued_pairs = pairs  # type: ignore[attr-defined]
     return pairs
 
@@ -476,13 +559,18 @@ def _json_or_none(response: Any) -> Any:
 
 def _next_account(environment: Environment, seeded_users: int) -> int:
     """1-based account index, different for every simulated user of this run (cycling when
-    there are more users than accounts). Worker processes take interleaved indexes."""
+    there are more users than accounts). Workers take disjoint shares by Locust's own
+    worker index and the expected worker count the master sends (loadtests/partition.py)."""
     runner = environment.runner
-    worker_index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
-    worker_count = int(os.environ.get("LOCUST_BENCH_WORKERS", "1"))
+    options = environment.parsed_options
+    if isinstance(runner, WorkerRunner):
+        worker_index = runner.worker_index
+        workers = int(getattr(options, "expect_workers", 1) or 1)
+    else:
+        worker_index, workers = 0, 1
     issued = getattr(environment, "bench_accounts_issued", 0)
     environment.bench_accounts_issued = issued + 1  # type: ignore[attr-defined]
-    return (issued * worker_count + worker_index) % max(seeded_users, 1) + 1
+    return account_number(issued, worker_index, workers, seeded_users)
 
 
 def _report_ready(environment: Environment, logged_in: bool) -> None:

@@ -43,6 +43,12 @@ class WindowRecord:
     loop_lag_p95_ms: float | None = None
     loop_lag_max_ms: float | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
+    # distributed mode (loadtests/workers.py): how many workers the master expected, how
+    # many connected, its commit, and each worker that said hello with its figures
+    workers_expected: int = 0
+    workers_connected: int = 0
+    master_commit: str = ""
+    workers: list[dict[str, Any]] = field(default_factory=list)
 
 
 class LoopLagMonitor:
@@ -206,7 +212,8 @@ class WindowController:
             self._ready_changed.wait(timeout=min(left, 0.5))
         return True
 
-    def _abort(self, reason: str, hooks: StepHooks) -> None:
+    def abort(self, reason: str, hooks: StepHooks) -> None:
+        """End the run without a complete measurement: say why, gather, quit."""
         self.record.reason = reason
         self.write()
         if hooks.observer is not None:
@@ -222,22 +229,20 @@ class WindowController:
         write the final figures before the runner quits: otherwise locust_stats.csv can lag
         up to a second behind the window."""
         if not self._spawned.wait(timeout=self.ready_timeout_s):
-            self._abort(
-                f"Locust did not start its users within {self.ready_timeout_s:.0f} s", hooks
-            )
+            self.abort(f"Locust did not start its users within {self.ready_timeout_s:.0f} s", hooks)
             return
         for index, users in enumerate(self.step_users):
             if index > 0 and hooks.start_users is not None:
                 hooks.start_users(users)
             if not self._wait_ready(users):
-                self._abort(
+                self.abort(
                     f"only {self.record.users_ready} of {users} users logged in within "
                     f"{self.ready_timeout_s:.0f} s",
                     hooks,
                 )
                 return
             if self.record.logins_failed and not self.setup_failures_expected:
-                self._abort(
+                self.abort(
                     f"{self.record.logins_failed} of {users} users could not log in "
                     "(see locust_failures.csv and locust.log)",
                     hooks,

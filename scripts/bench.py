@@ -89,7 +89,7 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int |
             bench_id = new_run_id(utc_now(), "bench", plan.scenario, plan.users)
             _probe_noise(plan, bench_id, console)
             return run_remote_bench(plan, bench_id, scratch, console)
-        seed = SeedPlan(users=plan.users, items_per_user=plan.items_per_user)
+        seed = SeedPlan(users=plan.seeded_accounts, items_per_user=plan.items_per_user)
         template = scratch / "template.sqlite3"
         secret_key = shared_secret_key()
         context = BenchContext(
@@ -104,7 +104,7 @@ def _run_all(plan: BenchPlan, console: Console) -> tuple[list[RunOutcome], int |
         )
         try:
             console.say(
-                f"preparing the database: migrate, seed {plan.users} users x "
+                f"preparing the database: migrate, seed {seed.users} users x "
                 f"{plan.items_per_user} items ..."
             )
             template_app = AppSettings(secret_key=secret_key, database_url=f"sqlite:///{template}")

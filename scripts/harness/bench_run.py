@@ -174,6 +174,7 @@ def _with_load(meta: RunMeta, load: LoadOutcome) -> RunMeta:
         load.reason,
         locust_exit_code=load.locust_exit_code,
         observed_cpus=load.observed_cpus,
+        **(load.worker_facts or {}),
     )
 
 
@@ -195,6 +196,8 @@ def run_one(
         database_url=f"sqlite:///{db_path}",
         access_lifetime_s=plan.access_lifetime_s,
         request_counts_dir=counts_dir,
+        # remote Locust workers send the address they reach the server at as Host
+        allowed_hosts=",".join(dict.fromkeys(("127.0.0.1", "localhost", plan.host))),
     )
     launch = LaunchRequest(
         spec=spec,

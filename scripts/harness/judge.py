@@ -20,6 +20,7 @@ why each has its value:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -90,6 +91,7 @@ def judge(
     listener_lost: bool = False,
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
     errors_expected: bool = False,
+    worker_signs: Sequence[str] = (),
 ) -> tuple[Status, str]:
     """(status, reason) of a run whose load phase finished. A dead server decides first,
     whatever else happened; the generator's saturation is judged only for a server that
@@ -115,7 +117,8 @@ def judge(
             f"{error_summary(figures)} (more than MAX_ERROR_RATE {max_error_rate:.0%}); "
             "its figures are kept but not compared"
         )
-    signs = saturation_signs(window, resources.loadgen_max_process_cpu_pct)
+    # distributed: each worker judged on its own (scripts/harness/worker_figures.py)
+    signs = [*saturation_signs(window, resources.loadgen_max_process_cpu_pct), *worker_signs]
     if signs:
         return Status.INVALID, (
             "load generator saturated: "

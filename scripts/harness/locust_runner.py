@@ -18,10 +18,10 @@ from pathlib import Path
 from loadtests.progress import FILE_NAME as PROGRESS_FILE
 from loadtests.progress import WindowProgress
 from loadtests.shape import LoadShape
+from scripts.harness.distributed import LoadWorkers, for_run, worker_argv
 from servers.child import ChildSpec, ManagedChild, child_environment
 from servers.registry import PROJECT_DIR
 
-LOCUSTFILE = PROJECT_DIR / "loadtests" / "locustfile.py"
 CSV_PREFIX = "locust"
 STOP_GRACE_S = 10.0
 PROGRESS_INTERVAL_S = 1.0  # how often the progress line is refreshed
@@ -48,16 +48,30 @@ class LoadRequest:
     server_counts_dir: Path | None = None  # the app's request counters, read at window edges
     setup_failures_expected: bool = False  # errors are the figures (an overload run)
     tls_ca_file: Path | None = None  # a remote target's CA file (TLS is always verified)
+    workers: LoadWorkers | None = None  # master/worker mode (None: `processes` local ones)
 
     @property
     def most_users(self) -> int:
         return self.shape.most_users
 
+    def __post_init__(self) -> None:
+        """Settle the workers once: without them, `processes` local ones; and a master
+        port chosen now, not at each argv()."""
+        workers = self.workers or LoadWorkers(local=self.processes)
+        object.__setattr__(self, "workers", for_run(workers))
+
+    @property
+    def load_workers(self) -> LoadWorkers:
+        assert self.workers is not None  # __post_init__ settles it
+        return self.workers
+
     @property
     def ready_timeout_s(self) -> float:
         """How long the logins of one step may take: each costs a PBKDF2 hash (about 0.3 s
-        of CPU here), and a single-process server does them one at a time."""
-        return 30.0 + self.most_users / self.spawn_rate + 1.0 * self.most_users
+        of CPU here), and a single-process server does them one at a time; a master first
+        waits for its workers."""
+        connect_s = self.load_workers.connect_timeout_s if self.load_workers.distributed else 0
+        return 30.0 + self.most_users / self.spawn_rate + 1.0 * self.most_users + connect_s
 
     @property
     def run_time_limit_s(self) -> int:
@@ -75,7 +89,7 @@ class LoadRequest:
             "-m",
             "locust",
             "-f",
-            str(LOCUSTFILE),
+            self.load_workers.locustfiles(self.shape.stepped),
             "--headless",
             "--host",
             self.base_url,
@@ -111,7 +125,7 @@ class LoadRequest:
             str(self.window_file),
             "--ready-timeout-s",
             f"{self.ready_timeout_s:g}",
-            *(["--processes", str(self.processes)] if self.processes > 1 else []),
+            *self.load_workers.master_args(),
             *(["--burn-ms", f"{self.burn_ms:g}"] if self.burn_ms > 0 else []),
             *(["--tokens-file", str(self.tokens_file)] if self.tokens_file else []),
             *(
@@ -126,15 +140,12 @@ class LoadRequest:
 
     def environ(self) -> dict[str, str]:
         """An explicit environment: no LOCUST_* setting of the caller's (Locust reads those
-        as options, and a stray one would change the run), only the worker count the
-        locustfile uses to give each process its own accounts, and the accounts' password
-        (in the environment, not on a command line every user of the machine can read)."""
+        as options, and a stray one would change the run), and the accounts' password (in
+        the environment, not on a command line every user of the machine can read). Workers
+        learn their share of the accounts from the master (loadtests/partition.py), not from
+        the environment."""
         return child_environment(
-            {
-                "LOCUST_BENCH_WORKERS": str(self.processes),
-                "LOCUST_USER_PASSWORD": self.user_password,
-                "PYTHONUNBUFFERED": "1",
-            },
+            {"LOCUST_USER_PASSWORD": self.user_password, "PYTHONUNBUFFERED": "1"},
             bin_dirs=[str(Path(sys.executable).parent)],
         )
 
@@ -150,6 +161,31 @@ class LoadRequest:
             cpus=self.cpus,
             stop_grace_s=STOP_GRACE_S,
         )
+
+    def worker_specs(self) -> list[ChildSpec]:
+        """The local workers of a distributed run, each the command `make loadworker`
+        runs, each a managed child of its own."""
+        workers = self.load_workers
+        if not workers.distributed:
+            return []
+        return [
+            ChildSpec(
+                name=f"locust-worker-{number}",
+                argv=tuple(
+                    worker_argv(
+                        workers.local_master_host,
+                        workers.master_port,
+                        self.run_dir / f"locust-worker-{number}.log",
+                    )
+                ),
+                environment=self.environ(),
+                log_path=self.run_dir / f"locust-worker-{number}.out",
+                cwd=PROJECT_DIR,
+                cpus=self.cpus,
+                stop_grace_s=STOP_GRACE_S,
+            )
+            for number in range(workers.local)
+        ]
 
 
 @dataclass(frozen=True)
@@ -200,13 +236,19 @@ def run_locust(
 ) -> int:
     """Run Locust to completion and return its exit status (0 ok, 1 failures recorded,
     2 error). Locust is stopped, whatever happens, before this returns or raises.
-    `on_started` gets Locust's pid (its session id) once it is launched."""
+    `on_started` gets the pid (session id) of Locust and of each local worker once each
+    is launched."""
     child = ManagedChild.start(request.child_spec())
+    workers: list[ManagedChild] = []
     started = time.monotonic()
     hard_limit = request.run_time_limit_s + 60
     try:
         if on_started is not None:
             on_started(child.pid)
+        for spec in request.worker_specs():
+            workers.append(ManagedChild.start(spec))
+            if on_started is not None:
+                on_started(workers[-1].pid)
         while child.running:
             if time.monotonic() - started > hard_limit:
                 raise TimeoutError(f"Locust did not finish within {hard_limit} s")
@@ -215,4 +257,6 @@ def run_locust(
             child.wait(PROGRESS_INTERVAL_S)
         return child.process.returncode
     finally:
-        child.stop()
+        child.stop()  # the master first: it tells its workers to quit
+        for worker in workers:
+            worker.stop()

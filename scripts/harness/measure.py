@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loadtests.window import WindowRecord
 from scripts.harness.capacity import capacity
+from scripts.harness.distributed import connect_failure, for_run
 from scripts.harness.exact import (
     count_warning,
     read_latency,
@@ -29,6 +30,7 @@ from scripts.harness.locust_runner import LoadRequest, Progress, run_locust
 from scripts.harness.machine_cpu import MachineCpu
 from scripts.harness.plan import BenchPlan
 from scripts.harness.sampling import ResourceSampler, ResourceSummary, Sample, summarize
+from scripts.harness.worker_figures import locust_workers, worker_signs
 from scripts.records.locust_csv import read_locust_window
 from scripts.records.schema import (
     RunSummary,
@@ -74,6 +76,7 @@ class LoadOutcome:
     observed_cpus: dict[str, list[int]]
     load_span_s: float | None
     logins_and_warmup_s: float | None
+    worker_facts: Mapping[str, object] | None = None  # meta.json: load_workers, locust_workers
 
 
 @dataclass
@@ -264,6 +267,7 @@ def measure_load(
         run_dir=run_dir,
         cpus=plan.placement.loadgen_cpus,
         processes=plan.locust_processes,
+        workers=for_run(plan.load_workers),
         burn_ms=plan.loadgen_burn_ms,
         tokens_file=tokens_file,
         server_counts_dir=server_counts_dir,
@@ -308,6 +312,7 @@ def measure_load(
     if window is not None and window.completed:
         windows = _windows(window, plan, run_dir, samples, machine)
     last = windows[-1] if windows else None
+    workers = locust_workers(window)
     status, reason = judge(
         window,
         locust_status,
@@ -317,7 +322,11 @@ def measure_load(
         listener_lost=listener_lost,
         max_error_rate=plan.max_error_rate,
         errors_expected=plan.errors_expected,
+        worker_signs=worker_signs(workers),
     )
+    failed_gathering = connect_failure(window, load.load_workers)
+    if failed_gathering is not None:
+        status, reason = Status.FAILED, failed_gathering
     summary = None
     if last is not None and window is not None:
         served, restarts, warnings = _ground_truth(run_dir, windows)
@@ -352,6 +361,7 @@ def measure_load(
             server_counted=served,
             worker_restarts=restarts,
             warnings=tuple(warnings),
+            loadgen_workers=workers,
         )
     return LoadOutcome(
         status=status,
@@ -361,4 +371,9 @@ def measure_load(
         observed_cpus=observed,
         load_span_s=span_s,
         logins_and_warmup_s=logins_and_warmup_s,
+        worker_facts=(
+            {"load_workers": load.load_workers.as_meta(), "locust_workers": workers}
+            if load.load_workers.distributed
+            else None
+        ),
     )

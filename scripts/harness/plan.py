@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from loadtests.partition import accounts_needed
 from loadtests.scenarios import SCENARIOS
 from loadtests.shape import LoadShape
 from scripts.harness.deployment import (
@@ -25,6 +26,7 @@ from scripts.harness.deployment import (
     Deployment,
     deployment_of,
 )
+from scripts.harness.distributed import LoadWorkers, add_worker_arguments, load_workers_of
 from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
 from scripts.harness.target import (
     RemoteTarget,
@@ -185,6 +187,7 @@ class BenchPlan:
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE
     errors_expected: bool = False
     locust_processes: int = 1
+    load_workers: LoadWorkers = field(default_factory=LoadWorkers)  # master/worker mode
     loadgen_burn_ms: float = 0.0
     deployment: Deployment = field(default_factory=Deployment)
     checks: tuple[str, ...] = ()
@@ -197,6 +200,13 @@ class BenchPlan:
     def users(self) -> int:
         """The most users at once: the number of accounts seeded."""
         return self.shape.most_users
+
+    @property
+    def seeded_accounts(self) -> int:
+        """Accounts to seed: one per user, rounded up so that every Locust worker's share
+        holds as many as the most users Locust can give it (loadtests/partition.py)."""
+        workers = self.load_workers.expected if self.load_workers.distributed else 1
+        return accounts_needed(self.users, workers)
 
     @property
     def window_total_s(self) -> float:
@@ -427,8 +437,10 @@ def build_parser() -> OneLineErrorParser:
         "--locust-processes",
         type=positive_int,
         default=1,
-        help="Locust processes, to raise the generator's capacity (default: 1)",
+        help="Locust processes, to raise the generator's capacity (default: 1); with more "
+        "than one, or with remote workers, a Locust master and this many local workers",
     )
+    add_worker_arguments(parser, duration_seconds)
     parser.add_argument(
         "--max-error-rate",
         type=error_rate,
@@ -494,6 +506,9 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
             return f"{', '.join(lacking)} cannot recycle workers; MAX_REQUESTS works with: {able}"
     if args.access_lifetime is not None and args.access_lifetime < 1:
         return "access lifetime must be at least 1 s (JWT expiry has one-second resolution)"
+    load_workers = load_workers_of(args)
+    if isinstance(load_workers, str):
+        return load_workers
     duration_s = args.step if args.step is not None else args.duration
     run_count = len(runs) * args.repeats
     # long enough for every run of the bench with a wide margin for start-up and stops
@@ -518,6 +533,7 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         make_report=args.report,
         placement=placement,
         locust_processes=args.locust_processes,
+        load_workers=load_workers,
         loadgen_burn_ms=args.loadgen_burn_ms,
         slo_p99_ms=args.slo_p99_ms,
         max_error_rate=args.max_error_rate,
@@ -531,15 +547,13 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
 
 
 def _load_problem(args: argparse.Namespace) -> str | None:
-    """One line when USERS, SHAPE, STEP and LOCUST_PROCESSES do not fit together."""
+    """One line when USERS, SHAPE and STEP do not fit together."""
     counts: tuple[int, ...] = args.users
     if args.shape == "constant" and len(counts) != 1:
         return "USERS takes one number unless SHAPE=steps (e.g. SHAPE=steps USERS=8,16,32)"
     if args.shape == "steps":
         if len(counts) < 2 or list(counts) != sorted(set(counts)):
             return "SHAPE=steps needs at least two increasing user counts, e.g. USERS=8,16,32"
-        if args.locust_processes > 1:
-            return "SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
     elif args.step is not None:
         return "STEP is the window of each step: it needs SHAPE=steps"
     return None

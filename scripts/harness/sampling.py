@@ -61,14 +61,15 @@ class Sample:
 @dataclass
 class _Tree:
     role: str
-    session_id: int
+    session_ids: list[int]
     known: dict[int, psutil.Process] = field(default_factory=dict)
 
     def sample(self, now: float) -> Sample:
         total_cpu = rss = peak = 0.0
         cpus: set[int] = set()
         alive = threads = 0
-        for pid in tree_members(self.session_id):
+        members = [pid for session_id in self.session_ids for pid in tree_members(session_id)]
+        for pid in members:
             process = self.known.get(pid)
             try:
                 if process is None:
@@ -103,7 +104,11 @@ class ResourceSampler:
 
     def watch(self, role: str, session_id: int) -> None:
         with self._lock:
-            self._trees[role] = _Tree(role, session_id)
+            tree = self._trees.get(role)
+            if tree is None:
+                self._trees[role] = _Tree(role, [session_id])
+            elif session_id not in tree.session_ids:  # several sessions, one role:
+                tree.session_ids.append(session_id)  # a Locust master and its local workers
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="resource-sampler", daemon=True)

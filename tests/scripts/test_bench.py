@@ -278,12 +278,15 @@ def test_a_signal_mid_run_leaves_no_process_and_records_a_failed_run(
         (["--shape", "steps", "--users", "16,8"], "at least two increasing user counts"),
         (["--shape", "steps", "--users", "8"], "at least two increasing user counts"),
         (
-            ["--shape", "steps", "--users", "8,16", "--locust-processes", "2"],
-            "single Locust process",
+            ["--expect-remote-workers", "1"],
+            "EXPECT_REMOTE_WORKERS needs HOST=<this machine's address",
         ),
+        (["--expect-remote-workers", "-1"], "expected a whole number >= 0"),
+        (["--master-port", "0"], "expected a port 1-65535"),
+        (["--workers-max-wait", "soon"], "positive duration"),
     ],
 )
-def test_bad_step_plans_exit_2(
+def test_bad_step_and_worker_plans_exit_2(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, stderr = _exit_of([*args, "--results", str(tmp_path / "r")], capsys)

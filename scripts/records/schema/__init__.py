@@ -62,6 +62,7 @@ from scripts.records.schema.verdicts import (
     read_compare,
     read_verdicts,
 )
+from scripts.records.schema.workers import LocustWorker
 
 __all__ = [
     "COMPARE_FORMAT",
@@ -80,6 +81,7 @@ __all__ = [
     "ExternalTarget",
     "HarnessSide",
     "LocustSide",
+    "LocustWorker",
     "NotCompared",
     "RunMeta",
     "RunSummary",

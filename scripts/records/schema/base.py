@@ -12,7 +12,9 @@ Version history (one SCHEMA_VERSION for every result file):
                    the report's verdicts.json and make compare's compare.json;
                    later, with a default for older files: meta.json's shares_machine and
                    max_requests; meta.json's target (TARGET: an external deployment, what
-                   was observed)
+                   was observed); distributed load: meta.json's load_workers and
+                   locust_workers, summary.json's loadgen_workers (schema/workers.py),
+                   window.json's workers_expected, workers_connected, master_commit and workers
 """
 
 from __future__ import annotations

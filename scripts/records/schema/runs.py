@@ -17,6 +17,7 @@ from scripts.records.schema.base import (
     number,
     read_document,
 )
+from scripts.records.schema.workers import LocustWorker, workers_from_json, workers_to_json
 
 # Where a window's latency figures come from (a report labels them).
 LATENCY_HDR: Final = "hdr_us"  # microsecond HDR histograms of the successes (schema 2)
@@ -148,6 +149,7 @@ class RunSummary:
     worker_restarts: int | None = None  # processes that began answering inside the window
     warnings: tuple[str, ...] = ()
     robustness: Mapping[str, Any] | None = None  # CHECKS=robustness (harness/robustness.py)
+    loadgen_workers: tuple[LocustWorker, ...] = ()  # distributed: each worker's figures
 
     @property
     def windows(self) -> tuple[StepSummary, ...]:
@@ -186,6 +188,8 @@ class RunSummary:
         document["warnings"] = list(self.warnings)
         if self.robustness is not None:
             document["robustness"] = dict(self.robustness)
+        if self.loadgen_workers:
+            document["loadgen_workers"] = workers_to_json(self.loadgen_workers)
         return document
 
     @classmethod
@@ -216,6 +220,7 @@ class RunSummary:
                 worker_restarts=data.get("worker_restarts"),
                 warnings=tuple(data.get("warnings") or ()),
                 robustness=data.get("robustness"),
+                loadgen_workers=workers_from_json(data.get("loadgen_workers")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SchemaError(f"summary.json: {error}") from None
@@ -311,6 +316,9 @@ class RunMeta:
     shares_machine: bool = False  # run with SHARE_MACHINE=1, beside another bench maybe
     max_requests: int | None = None  # each worker replaced after this many (MAX_REQUESTS)
     target: ExternalTarget | None = None  # TARGET: an external deployment (None: launched here)
+    # distributed load (scripts/harness/distributed.py): the master's set-up, its workers
+    load_workers: Mapping[str, Any] | None = None
+    locust_workers: tuple[LocustWorker, ...] = ()
 
     @property
     def external(self) -> bool:
@@ -332,6 +340,7 @@ class RunMeta:
     def to_json(self) -> dict[str, Any]:
         document = {"schema_version": SCHEMA_VERSION, **asdict(self)}
         document["status"] = self.status.value
+        document["locust_workers"] = workers_to_json(self.locust_workers)
         for name in ("argv", "cpu_affinity", "user_steps", "checks"):
             document[name] = list(document[name])
         return document
@@ -360,6 +369,7 @@ class RunMeta:
             values[name] = tuple(values.get(name) or ())
         if values.get("target") is not None:
             values["target"] = ExternalTarget.from_json(values["target"])
+        values["locust_workers"] = workers_from_json(values.get("locust_workers"))
         return build(cls, values, "meta.json")
 
 

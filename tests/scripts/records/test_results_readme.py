@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.records.schema import RunMeta, read_meta, read_summary
+from scripts.records.schema import LocustWorker, RunMeta, read_meta, read_summary
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 README = PROJECT_DIR / "results" / "README.md"
@@ -47,7 +47,10 @@ def summary_json_fields() -> tuple[set[str], set[str]]:
     summary = read_summary(STEP_RUN / "summary.json")
     assert summary.steps, "the fixture is a step-load run"
     document = replace(
-        summary, slo={"slo_p99_ms": 100.0}, robustness={"slow_clients": {}}
+        summary,
+        slo={"slo_p99_ms": 100.0},
+        robustness={"slow_clients": {}},
+        loadgen_workers=(LocustWorker(index=0, host="h", pid=1, commit="c"),),
     ).to_json()
     step = document["steps"][0]
     endpoint = next(iter(document["endpoints"].values()))
