@@ -19,6 +19,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,ACCESS_LIFETIME,access-lifetime) $(call flag,PIN,pin) \
 	$(call flag,LOCUST_PROCESSES,locust-processes) $(call flag,SHAPE,shape) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
+	$(call flag,ARRIVAL_RATE,arrival-rate) $(call flag,MAX_IN_FLIGHT,max-in-flight) \
 	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) $(call flag,MAX_REQUESTS,max-requests) \
 	$(call flag,TARGET,target) $(call flag,TARGET_CA,target-ca) \
 	$(if $(filter 1 yes true,$(REPORT)),--report) \

@@ -155,9 +155,7 @@ class ArrivalSchedule:
     backlog). Users claim in order, so the earliest unclaimed request is always the next one
     sent, and a request can be late only when every user was busy at its intended time."""
 
-    def __init__(
-        self, rates: ArrivalRates, clock: Callable[[], float], share: float = 1.0
-    ) -> None:
+    def __init__(self, rates: ArrivalRates, clock: Callable[[], float], share: float = 1.0) -> None:
         self.rates = rates
         self.clock = clock
         self.share = share

@@ -12,7 +12,9 @@ Version history (one SCHEMA_VERSION for every result file):
                    the report's verdicts.json and make compare's compare.json;
                    later, with a default for older files: meta.json's shares_machine and
                    max_requests; meta.json's target (TARGET: an external deployment, what
-                   was observed)
+                   was observed); the open model (ARRIVAL_RATE): meta.json's load_model,
+                   arrival_rates_rps, max_in_flight, summary.json's arrival (per window and
+                   the last one's at the top) and open_model (kept up, or at which rates not)
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from loadtests.window import WindowRecord
+from scripts.records.schema.arrival import ArrivalFigures, open_model_json
 from scripts.records.schema.base import (
     SCHEMA_VERSION,
     SchemaError,
@@ -101,14 +102,18 @@ class StepSummary:
     figures: WindowFigures
     resources: WindowResources
     endpoints: Mapping[str, WindowFigures] = field(default_factory=dict)
+    arrival: ArrivalFigures | None = None  # the open model's figures (ARRIVAL_RATE runs)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "users": self.users,
             "window_s": self.window_s,
             **_window_json(self.figures, self.endpoints),
             **asdict(self.resources),
         }
+        if self.arrival is not None:
+            document["arrival"] = self.arrival.to_json()
+        return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepSummary:
@@ -119,7 +124,13 @@ class StepSummary:
             figures=WindowFigures.from_json(data, name),
             resources=WindowResources.from_json(data),
             endpoints=_endpoints(data, name),
+            arrival=_arrival(data, name),
         )
+
+
+def _arrival(data: Mapping[str, Any], name: str) -> ArrivalFigures | None:
+    raw = data.get("arrival")
+    return None if raw is None else ArrivalFigures.from_json(raw, f"{name} arrival")
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,7 @@ class RunSummary:
     worker_restarts: int | None = None  # processes that began answering inside the window
     warnings: tuple[str, ...] = ()
     robustness: Mapping[str, Any] | None = None  # CHECKS=robustness (harness/robustness.py)
+    arrival: ArrivalFigures | None = None  # the open model's (last) window (ARRIVAL_RATE)
 
     @property
     def windows(self) -> tuple[StepSummary, ...]:
@@ -156,9 +168,19 @@ class RunSummary:
             return self.steps
         return (
             StepSummary(
-                self.users, self.window_s or 0.0, self.figures, self.resources, self.endpoints
+                self.users,
+                self.window_s or 0.0,
+                self.figures,
+                self.resources,
+                self.endpoints,
+                self.arrival,
             ),
         )
+
+    @property
+    def open_model(self) -> dict[str, Any] | None:
+        """Whether an ARRIVAL_RATE run kept up, per window (None for a closed loop)."""
+        return open_model_json(tuple(window.arrival for window in self.windows))
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -186,6 +208,9 @@ class RunSummary:
         document["warnings"] = list(self.warnings)
         if self.robustness is not None:
             document["robustness"] = dict(self.robustness)
+        if self.arrival is not None:
+            document["arrival"] = self.arrival.to_json()
+            document["open_model"] = self.open_model
         return document
 
     @classmethod
@@ -216,6 +241,7 @@ class RunSummary:
                 worker_restarts=data.get("worker_restarts"),
                 warnings=tuple(data.get("warnings") or ()),
                 robustness=data.get("robustness"),
+                arrival=_arrival(data, "summary.json"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SchemaError(f"summary.json: {error}") from None
@@ -311,6 +337,10 @@ class RunMeta:
     shares_machine: bool = False  # run with SHARE_MACHINE=1, beside another bench maybe
     max_requests: int | None = None  # each worker replaced after this many (MAX_REQUESTS)
     target: ExternalTarget | None = None  # TARGET: an external deployment (None: launched here)
+    # closed: each user waits for its answer (coordinated omission); open: ARRIVAL_RATE
+    load_model: str = "closed"
+    arrival_rates_rps: tuple[float, ...] = ()  # the open model's offered rates, per window
+    max_in_flight: int | None = None  # the open model's pool of users
 
     @property
     def external(self) -> bool:
@@ -332,7 +362,7 @@ class RunMeta:
     def to_json(self) -> dict[str, Any]:
         document = {"schema_version": SCHEMA_VERSION, **asdict(self)}
         document["status"] = self.status.value
-        for name in ("argv", "cpu_affinity", "user_steps", "checks"):
+        for name in ("argv", "cpu_affinity", "user_steps", "checks", "arrival_rates_rps"):
             document[name] = list(document[name])
         return document
 
@@ -356,7 +386,7 @@ class RunMeta:
         values = {key: value for key, value in data.items() if key != "schema_version"}
         values["status"] = status
         values["shape"] = values.get("shape") or "constant"
-        for name in ("argv", "cpu_affinity", "user_steps", "checks"):
+        for name in ("argv", "cpu_affinity", "user_steps", "checks", "arrival_rates_rps"):
             values[name] = tuple(values.get(name) or ())
         if values.get("target") is not None:
             values["target"] = ExternalTarget.from_json(values["target"])
