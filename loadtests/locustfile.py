@@ -335,7 +335,9 @@ def on_cpu_warning(environment: Environment, cpu_usage: float, **_: Any) -> None
 
 
 class ApiUser(FastHttpUser):
-    """A closed-loop API client: no think time, so the server's capacity is what limits it."""
+    """An API client with no think time. In a closed loop (the default) the server's capacity
+    is what limits it; with --arrival-rates it is one of the open model's bounded pool,
+    sending each request at its turn on the schedule (loadtests/arrival_processes.py)."""
 
     wait_time = constant(0)
     # FastHttpUser's default is insecure=True (no certificate or host name check): a
