@@ -32,6 +32,11 @@ CLOSED_LOOP_NOTE: Final = (
     "is understated (coordinated omission). ARRIVAL_RATE runs count latency from each "
     "request's intended send time as well: see the open model section."
 )
+OPEN_IN_TABLES_NOTE: Final = (
+    "ARRIVAL_RATE runs appear in the tables and charts above with their uncorrected latency "
+    "(the service time), in the comparison group of their scenario, pool of users and window: "
+    "their corrected latency is in the open model section."
+)
 HEADINGS: Final = (
     "run",
     "server",
@@ -82,13 +87,17 @@ def open_rows(runs: Sequence[RunRecord]) -> list[OpenRow]:
 
 
 def closed_loop_notes(runs: Sequence[RunRecord]) -> list[str]:
-    """The coordinated-omission note, when any usable run is closed-loop."""
-    closed = [
-        run
-        for run in runs
-        if run.usable and run.summary is not None and run.summary.arrival is None
-    ]
-    return [CLOSED_LOOP_NOTE] if closed else []
+    """The coordinated-omission note, when any usable run is closed-loop, and where an open
+    run's corrected latency is, when any is open."""
+    usable = [run.summary for run in runs if run.usable and run.summary is not None]
+    closed = any(summary.arrival is None for summary in usable)
+    opened = any(summary.arrival is not None for summary in usable)
+    notes = []
+    if closed:
+        notes.append(CLOSED_LOOP_NOTE)
+    if opened:
+        notes.append(OPEN_IN_TABLES_NOTE)
+    return notes
 
 
 def _ms(value: float | None, samples: int) -> str:

@@ -12,6 +12,7 @@ from scripts.records.schema import ArrivalFigures, LatencyFigures, read_summary
 from scripts.reporting.load import load_run
 from scripts.reporting.open_model import (
     CLOSED_LOOP_NOTE,
+    OPEN_IN_TABLES_NOTE,
     closed_loop_notes,
     draw_open_model_chart,
     open_model_html,
@@ -57,7 +58,7 @@ def test_an_open_run_has_a_row_per_step_a_chart_and_its_verdicts(tmp_path: Path)
     rows = open_rows([record])
     assert [row.figures.offered_rps for row in rows] == [10, 20, 30]
     assert [row.figures.kept_up for row in rows] == [True, True, False]
-    assert closed_loop_notes([record]) == []
+    assert closed_loop_notes([record]) == [OPEN_IN_TABLES_NOTE]
     charts_dir = tmp_path / "charts"
     charts_dir.mkdir()
     [chart] = draw_open_model_chart([record], charts_dir)
