@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from loadtests.arrival import ArrivalRates
+from scripts.options.parsing import positive_int
 
 
 def arrival_rates(text: str) -> ArrivalRates:
@@ -34,7 +35,7 @@ def add_open_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-in-flight",
-        type=int,
+        type=positive_int,
         default=None,
         help="open model: the pool of users sending the schedule; when all are busy a "
         "request goes out late (default: --users)",
@@ -61,8 +62,6 @@ def open_load(
         count < 2 or list(rates.rates_rps) != sorted(set(rates.rates_rps))
     ):
         return "SHAPE=steps with ARRIVAL_RATE needs at least two increasing rates, e.g. 10,20,40"
-    if args.max_in_flight is not None and args.max_in_flight < 1:
-        return f"MAX_IN_FLIGHT must be a whole number >= 1, got {args.max_in_flight}"
     if args.max_in_flight is None and len(users) != 1:
         return "with ARRIVAL_RATE, USERS is one number: the pool of users (or give MAX_IN_FLIGHT)"
     pool = args.max_in_flight if args.max_in_flight is not None else users[0]
