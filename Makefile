@@ -22,6 +22,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 	$(call flag,MASTER_BIND,master-bind) $(call flag,MASTER_PORT,master-port) \
 	$(call flag,WORKERS_MAX_WAIT,workers-max-wait) \
 	$(call flag,STEP,step) $(call flag,SLO_P99_MS,slo-p99-ms) $(call flag,PRESET,preset) \
+	$(call flag,ARRIVAL_RATE,arrival-rate) $(call flag,MAX_IN_FLIGHT,max-in-flight) \
 	$(DEPLOYMENT_FLAGS) $(call flag,CHECKS,checks) $(call flag,MAX_REQUESTS,max-requests) \
 	$(call flag,TARGET,target) $(call flag,TARGET_CA,target-ca) \
 	$(if $(filter 1 yes true,$(REPORT)),--report) \

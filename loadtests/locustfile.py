@@ -31,7 +31,8 @@ from locust.stats import CSV_STATS_INTERVAL_SEC, PERCENTILES_TO_REPORT, StatsCSV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests import latency, progress
+from loadtests import arrival, latency, progress
+from loadtests import arrival_processes as open_model
 from loadtests.latency_processes import LocalLatency, MasterLatency, WorkerLatency
 from loadtests.partition import account_number
 from loadtests.scenarios import (
@@ -131,6 +132,13 @@ def add_arguments(parser: Any) -> None:
         "its own measured window of --window-s",
     )
     parser.add_argument(
+        "--arrival-rates",
+        default="",
+        help="open model: requests per second on a fixed schedule, one rate per window "
+        "(steps), sent by the -u users as a bounded pool (loadtests/arrival.py); "
+        "empty: closed loop",
+    )
+    parser.add_argument(
         "--setup-failures-expected",
         action="store_true",
         default=False,
@@ -169,6 +177,7 @@ def on_init(environment: Environment, **_: Any) -> None:
         return
     if options is None or options.window_s <= 0:
         return
+    rates = arrival.ArrivalRates.from_arg(options.arrival_rates) if options.arrival_rates else None
     steps = LoadShape.from_arg(options.steps).steps if options.steps.strip() else ()
     controller = WindowController(
         users_target=int(options.num_users or 1),
@@ -226,6 +235,7 @@ def on_init(environment: Environment, **_: Any) -> None:
             observer=_observers(
                 options,
                 ObserverChain((MasterLatency(runner, *_latency_files(options)), roster)),
+                open_model.MasterArrival(runner, _arrival_file(options)) if rates else None,
             ),
         )
         ending.hooks = hooks
@@ -239,14 +249,26 @@ def on_init(environment: Environment, **_: Any) -> None:
             return
     else:
         controller.lag_monitor = LoopLagMonitor()
+        local_arrival = None
+        if rates is not None:  # the open model: its steps change the rate, not the users
+            open_model.install(environment, rates, 1.0, "local")
+            local_arrival = open_model.LocalArrival(
+                _open_model(environment), int(options.num_users or 1), _arrival_file(options)
+            )
         hooks = StepHooks(
             reset_stats=runner.stats.reset_all,
             stop_users=runner.stop,
             quit_runner=runner.quit,
             final_write_s=CSV_STATS_INTERVAL_SEC + 0.5,
-            start_users=lambda users: runner.start(users, spawn_rate),
+            start_users=(
+                _open_model(environment).next_step
+                if local_arrival is not None
+                else lambda users: runner.start(users, spawn_rate)
+            ),
             snapshot=lambda index, users: _write_step_stats(environment, options, index, users),
-            observer=_observers(options, LocalLatency(environment, *_latency_files(options))),
+            observer=_observers(
+                options, LocalLatency(environment, *_latency_files(options)), local_arrival
+            ),
         )
     greenlet = gevent.spawn(controller.run, hooks)
     if isinstance(runner, MasterRunner):
@@ -262,6 +284,22 @@ def _setup_worker(environment: Environment, runner: WorkerRunner) -> None:
     environment.events.test_stop.add_listener(
         lambda **_: runner.send_message("bench_lag", lag.stop())
     )
+    environment.events.test_start.add_listener(
+        lambda **_: _start_worker_arrival(environment, runner)
+    )
+
+
+def _start_worker_arrival(environment: Environment, runner: WorkerRunner) -> None:
+    """The open model on a worker: set up once the master's options (its rates and the
+    number of workers sharing them) have come with the first spawn message, which Locust
+    applies before it fires test_start and starts the users."""
+    options = environment.parsed_options
+    if options is None or not options.arrival_rates or open_model.model_of(environment):
+        return
+    rates = arrival.ArrivalRates.from_arg(options.arrival_rates)
+    share = 1 / max(1, int(options.expect_workers))
+    open_model.install(environment, rates, share, f"worker {runner.worker_index}")
+    open_model.WorkerArrival(_open_model(environment), runner)
 
 
 class _EarlyEnd:
@@ -286,15 +324,29 @@ class _EarlyEnd:
         self.controller.abort(reason, self.hooks)
 
 
-def _observers(options: Any, latency: WindowObserver) -> WindowObserver:
-    """The latency recorder, plus the server's own counters when the harness names them."""
-    if not options.server_counts_dir:
-        return latency
-    output = (
-        Path(options.window_file).with_name(SERVER_COUNTS_FILE) if options.window_file else None
-    )
-    counts = ServerCountsObserver(Path(options.server_counts_dir), output)
-    return ObserverChain((latency, counts))
+def _observers(
+    options: Any, latency: WindowObserver, open_recording: WindowObserver | None = None
+) -> WindowObserver:
+    """The latency recorder, plus the server's own counters when the harness names them,
+    plus the open model's recording in an arrival-rate run."""
+    observers = [latency, *([open_recording] if open_recording is not None else [])]
+    if options.server_counts_dir:
+        output = (
+            Path(options.window_file).with_name(SERVER_COUNTS_FILE) if options.window_file else None
+        )
+        observers.append(ServerCountsObserver(Path(options.server_counts_dir), output))
+    return observers[0] if len(observers) == 1 else ObserverChain(tuple(observers))
+
+
+def _open_model(environment: Environment) -> open_model.ArrivalModel:
+    model = open_model.model_of(environment)
+    assert model is not None
+    return model
+
+
+def _arrival_file(options: Any) -> Path | None:
+    """arrival.json next to the window file (none without it)."""
+    return Path(options.window_file).with_name(arrival.FILE_NAME) if options.window_file else None
 
 
 def _latency_files(options: Any) -> tuple[Path | None, Path | None]:
@@ -372,7 +424,9 @@ def on_cpu_warning(environment: Environment, cpu_usage: float, **_: Any) -> None
 
 
 class ApiUser(FastHttpUser):
-    """A closed-loop API client: no think time, so the server's capacity is what limits it."""
+    """An API client with no think time. In a closed loop (the default) the server's capacity
+    is what limits it; with --arrival-rates it is one of the open model's bounded pool,
+    sending each request at its turn on the schedule (loadtests/arrival_processes.py)."""
 
     wait_time = constant(0)
     # FastHttpUser's default is insecure=True (no certificate or host name check): a
@@ -429,9 +483,11 @@ class ApiUser(FastHttpUser):
             return
         if self.burn_ms > 0:
             _burn_cpu(self.burn_ms)
-        self._send(self.scenario.pick(self.account.rng))
+        endpoint = self.scenario.pick(self.account.rng)
+        # the open model: wait for this user's turn on the schedule (closed loop: no wait)
+        self._send(endpoint, open_model.turn_context(self.environment))
 
-    def _send(self, endpoint: Endpoint) -> None:
+    def _send(self, endpoint: Endpoint, context: dict[str, float]) -> None:
         try:
             call = endpoint.build(self.account)
         except LookupError as missing:
@@ -441,11 +497,11 @@ class ApiUser(FastHttpUser):
                 response_time=0,
                 response_length=0,
                 exception=missing,
-                context={},
+                context=context,
             )
             return
         unauthorized = False
-        with self._request(call, endpoint.name, endpoint.authenticated) as response:
+        with self._request(call, endpoint.name, endpoint.authenticated, context) as response:
             body = _json_or_none(response)
             problem = endpoint.verdict(response.status_code, body, call, self.account)
             if problem is None:
@@ -456,7 +512,9 @@ class ApiUser(FastHttpUser):
         if unauthorized:
             self._renew()
 
-    def _request(self, call: Call, name: str, authenticated: bool) -> Any:
+    def _request(
+        self, call: Call, name: str, authenticated: bool, context: dict[str, float] | None = None
+    ) -> Any:
         headers = {}
         if authenticated and self.tokens is not None:
             headers["Authorization"] = f"Bearer {self.tokens.access}"
@@ -467,6 +525,7 @@ class ApiUser(FastHttpUser):
             json=call.payload,
             headers=headers,
             catch_response=True,
+            context=context or {},
         )
 
     def _login(self, name: str) -> bool:

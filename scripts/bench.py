@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from scripts.harness.bench_run import BenchContext, outcome_line, run_one
-from scripts.harness.console import Console, slo_lines, summary_table
+from scripts.harness.console import Console, open_model_lines, slo_lines, summary_table
 from scripts.harness.machine_lock import machine_lock
 from scripts.harness.noise import probe_cpu_sets, probe_noise, write_probe
 from scripts.harness.not_written import not_written_line, results_not_written
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return interrupt_exit_status(interrupt)
     if outcomes:
         console.say("\n" + summary_table(outcomes))
-        for line in slo_lines(outcomes):
+        for line in [*slo_lines(outcomes), *open_model_lines(outcomes)]:
             console.say(line)
     console.say(
         f"\n{len(outcomes)} run(s) in {time.monotonic() - bench_started:.0f} s; "

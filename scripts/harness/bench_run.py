@@ -105,6 +105,9 @@ def base_meta(
         errors_expected=plan.errors_expected,
         shares_machine=plan.share_machine,
         max_requests=plan.max_requests,
+        load_model="closed" if plan.arrival is None else "open",
+        arrival_rates_rps=plan.arrival.rates_rps if plan.arrival else (),
+        max_in_flight=plan.users if plan.arrival else None,
     )
 
 

@@ -91,6 +91,29 @@ def slo_lines(outcomes: list[RunOutcome]) -> list[str]:
     return lines
 
 
+def _ms_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} ms"
+
+
+def open_model_lines(outcomes: list[RunOutcome]) -> list[str]:
+    """One line per window of an ARRIVAL_RATE run: kept up or not (a result, not a failure),
+    and both latencies, since the table's are the uncorrected ones."""
+    lines = []
+    for outcome, window in _table_windows(outcomes):
+        figures = window.arrival if window else None
+        if figures is None:
+            continue
+        lines.append(
+            f"{outcome.server}: open model, {figures.verdict} (achieved "
+            f"{figures.achieved_rps:.1f} rps with {figures.max_in_flight} in flight, "
+            f"{figures.not_sent} not sent); p50 corrected {_ms_text(figures.corrected.p50_ms)}, "
+            f"uncorrected {_ms_text(figures.uncorrected.p50_ms)}; max corrected "
+            f"{_ms_text(figures.corrected.max_ms)}, uncorrected "
+            f"{_ms_text(figures.uncorrected.max_ms)}"
+        )
+    return lines
+
+
 def summary_table(outcomes: list[RunOutcome]) -> str:
     """The closing table: one row per run (per step for a step load), and the SLO verdict
     where one was asked for."""

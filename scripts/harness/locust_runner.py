@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtests.arrival import ArrivalRates
 from loadtests.progress import FILE_NAME as PROGRESS_FILE
 from loadtests.progress import WindowProgress
 from loadtests.shape import LoadShape
@@ -49,6 +50,7 @@ class LoadRequest:
     setup_failures_expected: bool = False  # errors are the figures (an overload run)
     tls_ca_file: Path | None = None  # a remote target's CA file (TLS is always verified)
     workers: LoadWorkers | None = None  # master/worker mode (None: `processes` local ones)
+    arrival: ArrivalRates | None = None  # the open model's rates (loadtests/arrival.py)
 
     @property
     def most_users(self) -> int:
@@ -136,6 +138,7 @@ class LoadRequest:
             *(["--steps", self.shape.to_arg()] if self.shape.stepped else []),
             *(["--setup-failures-expected"] if self.setup_failures_expected else []),
             *(["--target-ca", str(self.tls_ca_file)] if self.tls_ca_file else []),
+            *(["--arrival-rates", self.arrival.to_arg()] if self.arrival else []),
         ]
 
     def environ(self) -> dict[str, str]:

@@ -28,6 +28,7 @@ from scripts.harness.exact import (
 from scripts.harness.judge import ServerExit, is_noisy, judge
 from scripts.harness.locust_runner import LoadRequest, Progress, run_locust
 from scripts.harness.machine_cpu import MachineCpu
+from scripts.harness.open_figures import read_arrival
 from scripts.harness.plan import BenchPlan
 from scripts.harness.sampling import ResourceSampler, ResourceSummary, Sample, summarize
 from scripts.harness.worker_figures import locust_workers, worker_signs
@@ -176,6 +177,7 @@ def _windows(
     """Each measured window's figures: from our own recording (latency.json), or, without
     it, Locust's statistics of the window."""
     recorded = read_latency(run_dir)
+    open_windows = read_arrival(run_dir)
     step_files = [str(step.get("stats_file", "")) for step in window.steps]
     windows = []
     for index, (users, start, end) in enumerate(_window_bounds(window, plan.shape.steps)):
@@ -196,6 +198,7 @@ def _windows(
                     figures, summarize(samples, start, end), lag, machine, (start, end)
                 ),
                 endpoints=endpoints,
+                arrival=open_windows[index] if index < len(open_windows) else None,
             )
         )
     return windows
@@ -273,6 +276,7 @@ def measure_load(
         server_counts_dir=server_counts_dir,
         setup_failures_expected=plan.errors_expected,
         tls_ca_file=external.ca_file if external is not None else None,
+        arrival=plan.arrival,
     )
     sampler = ResourceSampler(run_dir / "resources.csv")
     roles = watched if watched is not None or server is None else {"server": server.pid}
@@ -348,6 +352,7 @@ def measure_load(
             # a step run's top-level figures are its last (largest) step's, resources included
             resources=last.resources,
             endpoints=last.endpoints,
+            arrival=last.arrival,
             logins_ready=window.users_ready,
             logins_failed=window.logins_failed,
             loadgen_cpu_warning=window.cpu_warning,

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from loadtests.arrival import ArrivalRates
 from loadtests.partition import accounts_needed
 from loadtests.scenarios import SCENARIOS
 from loadtests.shape import LoadShape
@@ -28,6 +29,7 @@ from scripts.harness.deployment import (
 )
 from scripts.harness.distributed import LoadWorkers, add_worker_arguments, load_workers_of
 from scripts.harness.judge import DEFAULT_MAX_ERROR_RATE
+from scripts.harness.open_model import add_open_model_arguments, open_load
 from scripts.harness.target import (
     RemoteTarget,
     ca_file_argument,
@@ -195,6 +197,7 @@ class BenchPlan:
     share_machine: bool = False  # run beside another bench (scripts/harness/machine_lock.py)
     max_requests: int | None = None  # each worker replaced after this many requests
     target: RemoteTarget | None = None  # TARGET: a running deployment, no server launched
+    arrival: ArrivalRates | None = None  # the open model's rates (None: a closed loop)
 
     @property
     def users(self) -> int:
@@ -353,6 +356,7 @@ def build_parser() -> OneLineErrorParser:
         default=None,
         help="window length of each step with --shape steps (default: --duration)",
     )
+    add_open_model_arguments(parser)
     parser.add_argument(
         "--slo-p99-ms",
         type=positive_rate,
@@ -495,8 +499,11 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
     )
     if isinstance(runs, str):
         return runs
-    counts: tuple[int, ...] = args.users
-    problem = _load_problem(args)
+    load = open_load(args)
+    if isinstance(load, str):
+        return load
+    rates, counts = load
+    problem = _load_problem(args, counts, rates is not None)
     if problem:
         return problem
     if args.max_requests is not None:
@@ -543,17 +550,25 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
         robustness_slow_s=args.robustness_slow_s,
         share_machine=args.share_machine,
         max_requests=args.max_requests,
+        arrival=rates,
     )
 
 
-def _load_problem(args: argparse.Namespace) -> str | None:
-    """One line when USERS, SHAPE and STEP do not fit together."""
-    counts: tuple[int, ...] = args.users
+def _load_problem(
+    args: argparse.Namespace, counts: tuple[int, ...], open_model: bool = False
+) -> str | None:
+    """One line when USERS, SHAPE and STEP do not fit together (the open model's steps are
+    rates: its pool of users stays the same, and its rate steps run in one Locust process,
+    whose schedule changes rate; a master's step shape changes user counts instead)."""
     if args.shape == "constant" and len(counts) != 1:
         return "USERS takes one number unless SHAPE=steps (e.g. SHAPE=steps USERS=8,16,32)"
     if args.shape == "steps":
-        if len(counts) < 2 or list(counts) != sorted(set(counts)):
+        if not open_model and (len(counts) < 2 or list(counts) != sorted(set(counts))):
             return "SHAPE=steps needs at least two increasing user counts, e.g. USERS=8,16,32"
+        if open_model and (args.locust_processes > 1 or args.expect_remote_workers > 0):
+            return (
+                "ARRIVAL_RATE with SHAPE=steps needs a single Locust process (LOCUST_PROCESSES=1)"
+            )
     elif args.step is not None:
         return "STEP is the window of each step: it needs SHAPE=steps"
     return None
@@ -568,7 +583,7 @@ def _target_plan(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> B
     if isinstance(target, str):
         return target
     counts: tuple[int, ...] = args.users
-    problem = _load_problem(args)
+    problem = _load_problem(args, counts)
     if problem:
         return problem
     return BenchPlan(

@@ -28,6 +28,8 @@ from scripts.reporting.left_out import left_out_html
 from scripts.reporting.load import STATUS_MEANINGS, RunRecord, RunStatus
 from scripts.reporting.noise import NoiseReport, noise_section_html
 from scripts.reporting.noise import headline_html as noise_headline_html
+from scripts.reporting.open_model import SECTION as OPEN_MODEL_SECTION
+from scripts.reporting.open_model import open_model_html
 from scripts.reporting.profile_pairs import GroupPairs, profiles_html
 from scripts.reporting.robustness import robustness_html
 from scripts.reporting.tables import Cell, display_rows, groups_of
@@ -282,6 +284,11 @@ def render_page(page: PageInput) -> str:
     robustness = robustness_html(page.runs)
     if robustness:
         nav_links.append('<a href="#robustness">robustness</a>')
+    open_model = open_model_html(
+        page.runs, [_image(chart) for chart in page.charts if chart.section == OPEN_MODEL_SECTION]
+    )
+    if open_model:
+        nav_links.append('<a href="#open-model">open model</a>')
     if any(chart.section == "users" for chart in page.charts):
         nav_links.append('<a href="#users">scaling with users</a>')
     if page.sizing_html:
@@ -321,6 +328,7 @@ def render_page(page: PageInput) -> str:
         robustness,
         page.sizing_html,
         _users_section(page),
+        open_model,
         noise,
         calibration,
         _runs_section(page),

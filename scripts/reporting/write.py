@@ -11,6 +11,11 @@ from scripts.reporting.html import PageInput, render_page
 from scripts.reporting.left_out import left_out_markdown
 from scripts.reporting.load import LoadedResults
 from scripts.reporting.noise import noise_report, with_noise_markdown
+from scripts.reporting.open_model import (
+    closed_loop_notes,
+    draw_open_model_chart,
+    open_model_markdown,
+)
 from scripts.reporting.profile_pairs import profile_pairs, profiles_markdown
 from scripts.reporting.robustness import robustness_markdown
 from scripts.reporting.sizing import per_run_rows, sizing_answers, sizing_html, sizing_markdown
@@ -70,9 +75,12 @@ def write_report(
         *database_notes(results.runs),
         *target_notes(results.runs),
         *_run_notes(results),
+        *closed_loop_notes(results.runs),
     ]
     sizing = sizing_answers(per_run_rows(results))
-    charts = draw_charts(results, summary, _fresh_charts_dir(output_dir))
+    charts_dir = _fresh_charts_dir(output_dir)
+    charts = draw_charts(results, summary, charts_dir)
+    charts += draw_open_model_chart(results.runs, charts_dir)
     _write_text(output_dir / "summary.csv", summary.to_csv(index=False))
     noise = noise_report(results, summary)
     pairs = profile_pairs(summary)
@@ -81,6 +89,7 @@ def write_report(
         + left_out_markdown(results.runs)
         + profiles_markdown(pairs)
         + robustness_markdown(results.runs)
+        + open_model_markdown(results.runs)
         + sizing_markdown(sizing)
     )
     _write_text(output_dir / "summary.md", with_noise_markdown(markdown, noise))

@@ -45,7 +45,6 @@ def _locust_argv(base_url: str, run_dir: Path) -> list[str]:
 
 def _run_locust(argv: list[str], run_dir: Path) -> int:
     environ = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
-    environ["LOCUST_BENCH_WORKERS"] = str(PROCESSES)
     with (run_dir / "locust.out").open("wb") as output:
         process = subprocess.Popen(
             argv, cwd=PROJECT_DIR, env=environ, stdin=subprocess.DEVNULL, stdout=output,

@@ -8,10 +8,12 @@ reports, as pyperf's do.
 
     base         SCHEMA_VERSION and its history, Status, SchemaError, strict JSON reading
     runs         meta.json, summary.json and its steps, window.json
+    arrival      summary.json's open-model figures (ARRIVAL_RATE runs)
     calibration  calibration.json
     verdicts     verdicts.json (make report) and compare.json (make compare)
 """
 
+from scripts.records.schema.arrival import ArrivalFigures, LatencyFigures
 from scripts.records.schema.base import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -72,6 +74,7 @@ __all__ = [
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "VERDICTS_FORMAT",
+    "ArrivalFigures",
     "CalibrationPair",
     "CalibrationRecord",
     "CompareRecord",
@@ -80,6 +83,7 @@ __all__ = [
     "Estimate",
     "ExternalTarget",
     "HarnessSide",
+    "LatencyFigures",
     "LocustSide",
     "LocustWorker",
     "NotCompared",

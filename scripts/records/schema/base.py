@@ -14,7 +14,10 @@ Version history (one SCHEMA_VERSION for every result file):
                    max_requests; meta.json's target (TARGET: an external deployment, what
                    was observed); distributed load: meta.json's load_workers and
                    locust_workers, summary.json's loadgen_workers (schema/workers.py),
-                   window.json's workers_expected, workers_connected, master_commit and workers
+                   window.json's workers_expected, workers_connected, master_commit and
+                   workers; the open model (ARRIVAL_RATE): meta.json's load_model,
+                   arrival_rates_rps, max_in_flight, summary.json's arrival (per window and
+                   the last one's at the top) and open_model (kept up, or at which rates not)
 """
 
 from __future__ import annotations

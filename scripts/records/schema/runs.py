@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from loadtests.window import WindowRecord
+from scripts.records.schema.arrival import ArrivalFigures, open_model_json
 from scripts.records.schema.base import (
     SCHEMA_VERSION,
     SchemaError,
@@ -102,14 +103,18 @@ class StepSummary:
     figures: WindowFigures
     resources: WindowResources
     endpoints: Mapping[str, WindowFigures] = field(default_factory=dict)
+    arrival: ArrivalFigures | None = None  # the open model's figures (ARRIVAL_RATE runs)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "users": self.users,
             "window_s": self.window_s,
             **_window_json(self.figures, self.endpoints),
             **asdict(self.resources),
         }
+        if self.arrival is not None:
+            document["arrival"] = self.arrival.to_json()
+        return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepSummary:
@@ -120,7 +125,13 @@ class StepSummary:
             figures=WindowFigures.from_json(data, name),
             resources=WindowResources.from_json(data),
             endpoints=_endpoints(data, name),
+            arrival=_arrival(data, name),
         )
+
+
+def _arrival(data: Mapping[str, Any], name: str) -> ArrivalFigures | None:
+    raw = data.get("arrival")
+    return None if raw is None else ArrivalFigures.from_json(raw, f"{name} arrival")
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ class RunSummary:
     warnings: tuple[str, ...] = ()
     robustness: Mapping[str, Any] | None = None  # CHECKS=robustness (harness/robustness.py)
     loadgen_workers: tuple[LocustWorker, ...] = ()  # distributed: each worker's figures
+    arrival: ArrivalFigures | None = None  # the open model's (last) window (ARRIVAL_RATE)
 
     @property
     def windows(self) -> tuple[StepSummary, ...]:
@@ -158,9 +170,19 @@ class RunSummary:
             return self.steps
         return (
             StepSummary(
-                self.users, self.window_s or 0.0, self.figures, self.resources, self.endpoints
+                self.users,
+                self.window_s or 0.0,
+                self.figures,
+                self.resources,
+                self.endpoints,
+                self.arrival,
             ),
         )
+
+    @property
+    def open_model(self) -> dict[str, Any] | None:
+        """Whether an ARRIVAL_RATE run kept up, per window (None for a closed loop)."""
+        return open_model_json(tuple(window.arrival for window in self.windows))
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -190,6 +212,9 @@ class RunSummary:
             document["robustness"] = dict(self.robustness)
         if self.loadgen_workers:
             document["loadgen_workers"] = workers_to_json(self.loadgen_workers)
+        if self.arrival is not None:
+            document["arrival"] = self.arrival.to_json()
+            document["open_model"] = self.open_model
         return document
 
     @classmethod
@@ -221,6 +246,7 @@ class RunSummary:
                 warnings=tuple(data.get("warnings") or ()),
                 robustness=data.get("robustness"),
                 loadgen_workers=workers_from_json(data.get("loadgen_workers")),
+                arrival=_arrival(data, "summary.json"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SchemaError(f"summary.json: {error}") from None
@@ -319,6 +345,10 @@ class RunMeta:
     # distributed load (scripts/harness/distributed.py): the master's set-up, its workers
     load_workers: Mapping[str, Any] | None = None
     locust_workers: tuple[LocustWorker, ...] = ()
+    # closed: each user waits for its answer (coordinated omission); open: ARRIVAL_RATE
+    load_model: str = "closed"
+    arrival_rates_rps: tuple[float, ...] = ()  # the open model's offered rates, per window
+    max_in_flight: int | None = None  # the open model's pool of users
 
     @property
     def external(self) -> bool:
@@ -341,7 +371,7 @@ class RunMeta:
         document = {"schema_version": SCHEMA_VERSION, **asdict(self)}
         document["status"] = self.status.value
         document["locust_workers"] = workers_to_json(self.locust_workers)
-        for name in ("argv", "cpu_affinity", "user_steps", "checks"):
+        for name in ("argv", "cpu_affinity", "user_steps", "checks", "arrival_rates_rps"):
             document[name] = list(document[name])
         return document
 
@@ -365,7 +395,7 @@ class RunMeta:
         values = {key: value for key, value in data.items() if key != "schema_version"}
         values["status"] = status
         values["shape"] = values.get("shape") or "constant"
-        for name in ("argv", "cpu_affinity", "user_steps", "checks"):
+        for name in ("argv", "cpu_affinity", "user_steps", "checks", "arrival_rates_rps"):
             values[name] = tuple(values.get(name) or ())
         if values.get("target") is not None:
             values["target"] = ExternalTarget.from_json(values["target"])

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from scripts.records.schema import LocustWorker, RunMeta, read_meta, read_summary
+from scripts.records.schema import (
+    ArrivalFigures,
+    LatencyFigures,
+    LocustWorker,
+    RunMeta,
+    read_meta,
+    read_summary,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 README = PROJECT_DIR / "results" / "README.md"
@@ -46,11 +53,19 @@ def summary_json_fields() -> tuple[set[str], set[str]]:
     """Top-level keys of summary.json, and the keys of one step and one endpoint."""
     summary = read_summary(STEP_RUN / "summary.json")
     assert summary.steps, "the fixture is a step-load run"
+    open_window = ArrivalFigures(
+        offered_rps=10.0, achieved_rps=10.0, max_in_flight=4, keep_up_margin=0.05,
+        kept_up=True, intended=40, sent=40, not_sent=0, late=0, late_after_ms=5.0,
+        failures=0, corrected=LatencyFigures(40), uncorrected=LatencyFigures(40),
+    )  # fmt: skip
+    steps = tuple(replace(step, arrival=open_window) for step in summary.steps)
     document = replace(
         summary,
         slo={"slo_p99_ms": 100.0},
         robustness={"slow_clients": {}},
         loadgen_workers=(LocustWorker(index=0, host="h", pid=1, commit="c"),),
+        steps=steps,
+        arrival=open_window,
     ).to_json()
     step = document["steps"][0]
     endpoint = next(iter(document["endpoints"].values()))
