@@ -284,15 +284,14 @@ def _setup_worker(environment: Environment, runner: WorkerRunner) -> None:
     environment.events.test_stop.add_listener(
         lambda **_: runner.send_message("bench_lag", lag.stop())
     )
-    environment.events.test_start.add_listener(
-        lambda **_: _start_worker_arrival(environment, runner)
-    )
 
 
 def _start_worker_arrival(environment: Environment, runner: WorkerRunner) -> None:
-    """The open model on a worker: set up once the master's options (its rates and the
-    number of workers sharing them) have come with the first spawn message, which Locust
-    applies before it fires test_start and starts the users."""
+    """The open model on a worker: set up by its first user's first turn, when the master's
+    options (its rates and the number of workers sharing them) have surely come with the
+    spawn message (a worker started by hand has none before; and Locust's test_start was
+    not seen to fire on the workers `--processes` forks). The master opens the first window
+    after the warm-up, so the model's messages are registered long before."""
     options = environment.parsed_options
     if options is None or not options.arrival_rates or open_model.model_of(environment):
         return
@@ -300,6 +299,14 @@ def _start_worker_arrival(environment: Environment, runner: WorkerRunner) -> Non
     share = 1 / max(1, int(options.expect_workers))
     open_model.install(environment, rates, share, f"worker {runner.worker_index}")
     open_model.WorkerArrival(_open_model(environment), runner)
+
+
+def _arrival_turn(environment: Environment) -> dict[str, float]:
+    """A user's wait for its turn on the open model's schedule ({} in a closed loop)."""
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner) and open_model.model_of(environment) is None:
+        _start_worker_arrival(environment, runner)
+    return open_model.turn_context(environment)
 
 
 class _EarlyEnd:
@@ -485,7 +492,7 @@ class ApiUser(FastHttpUser):
             _burn_cpu(self.burn_ms)
         endpoint = self.scenario.pick(self.account.rng)
         # the open model: wait for this user's turn on the schedule (closed loop: no wait)
-        self._send(endpoint, open_model.turn_context(self.environment))
+        self._send(endpoint, _arrival_turn(self.environment))
 
     def _send(self, endpoint: Endpoint, context: dict[str, float]) -> None:
         try:
