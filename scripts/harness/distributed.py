@@ -144,8 +144,12 @@ class LoadWorkers:
 
 
 def connect_failure(record: WindowRecord | None, workers: LoadWorkers) -> str | None:
-    """One line when the master gave up waiting for its workers: how many came."""
+    """One line when the master gave up waiting for its workers: how many came. A master
+    that ended the run itself before the users started (a worker of another commit) has
+    written its own reason, which stands."""
     if record is None or not workers.distributed or record.spawned_at is not None:
+        return None
+    if record.reason:
         return None
     if record.workers_connected >= workers.expected:
         return None
@@ -192,10 +196,17 @@ def add_worker_arguments(parser: argparse.ArgumentParser, duration: Callable[[st
     )
 
 
-def load_workers_of(args: argparse.Namespace) -> LoadWorkers | str:
-    """The plan's workers from the flags, or one line saying what does not fit."""
+def load_workers_of(args: argparse.Namespace, target_host: str | None = None) -> LoadWorkers | str:
+    """The plan's workers from the flags, or one line saying what does not fit. The workers
+    are sent the server's URL: HOST's for a server launched here, `target_host` for a
+    TARGET, and either must be an address the other machines reach."""
     remote = int(args.expect_remote_workers)
-    if remote and args.host in UNREACHABLE_HOSTS:
+    if remote and target_host is not None and target_host in UNREACHABLE_HOSTS:
+        return (
+            "EXPECT_REMOTE_WORKERS needs a TARGET the other machines reach: the workers are "
+            f"sent its URL, and {target_host} is not one"
+        )
+    if remote and target_host is None and args.host in UNREACHABLE_HOSTS:
         return (
             "EXPECT_REMOTE_WORKERS needs HOST=<this machine's address that the other machines "
             f"reach>: the workers are sent the server's URL, and {args.host} is not one"

@@ -582,10 +582,16 @@ def _target_plan(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> B
     )
     if isinstance(target, str):
         return target
-    counts: tuple[int, ...] = args.users
-    problem = _load_problem(args, counts)
+    load = open_load(args)
+    if isinstance(load, str):
+        return load
+    rates, counts = load
+    problem = _load_problem(args, counts, rates is not None)
     if problem:
         return problem
+    load_workers = load_workers_of(args, target.url.host)
+    if isinstance(load_workers, str):
+        return load_workers
     return BenchPlan(
         servers=(),
         scenario=args.scenario,
@@ -609,6 +615,8 @@ def _target_plan(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> B
         errors_expected=args.errors_expected,
         share_machine=args.share_machine,
         target=target,
+        load_workers=load_workers,
+        arrival=rates,
     )
 
 

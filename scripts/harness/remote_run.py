@@ -240,6 +240,7 @@ def run_remote_one(
             load.reason,
             locust_exit_code=load.locust_exit_code,
             observed_cpus=load.observed_cpus,
+            **(load.worker_facts or {}),
         )
         if load.load_span_s is not None and load.logins_and_warmup_s is not None:
             timings["load_span"] = load.load_span_s

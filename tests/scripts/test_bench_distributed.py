@@ -3,7 +3,9 @@
 The bench (its server, the Locust master and one local worker) runs in the root namespace
 on the root's address of the test segment; a remote worker, started with the command
 `make loadworker` runs, runs in a namespace of its own and reaches the master and the
-server over the switch. Without namespaces these tests skip (never under CI=true)."""
+server over the switch. One test puts the server on a third host (TARGET), so the master,
+the worker and the server are three hosts. Without namespaces these tests skip (never
+under CI=true)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ from pathlib import Path
 import pytest
 
 from loadtests import latency
+from scripts.harness.target import PASSWORD_VARIABLE, USER_PREFIX_VARIABLE
+from servers.app import SeedPlan
 from servers.ports import free_port
 from tests.netns_hosts import ROOT_HOST, TestHost, joined_hosts, require_namespaces
 from tests.process import running
 from tests.scripts.benchutil import load, processes_mentioning, run_dirs
+from tests.tls_target import tls_sample_app
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +99,9 @@ def test_a_worker_of_another_commit_is_refused(hosts: dict[str, TestHost], tmp_p
     port = free_port(root.address)
     other = f"DRF_BENCH_COMMIT={'0' * 40}"
     with running(_loadworker(far, root, port, other), tmp_path / "loadworker.out") as worker:
-        done = _bench(root, port, tmp_path / "results")
+        # the refusal comes at once, but the master still waits out its deadline for the
+        # local worker it no longer starts: keep that deadline short
+        done = _bench(root, port, tmp_path / "results", "--workers-max-wait", "15")
         worker.wait(timeout_s=30)
     assert done.returncode == 1, done.stdout + done.stderr
     [run] = run_dirs(tmp_path / "results")
@@ -183,3 +190,37 @@ def test_a_step_load_runs_as_the_masters_load_shape_over_two_local_workers(
         "locust_stats_step02_u4.csv",
     ]
     assert all(len(w["windows"]) == 2 for w in window["workers"])  # figures per step
+
+
+def test_master_worker_and_server_on_three_hosts(tmp_path: Path) -> None:
+    """The server runs on a host of its own (a TARGET the bench does not launch); the
+    master in the root namespace and its local worker, and a remote worker on a third
+    host, all send to it: the aggregate holds both workers' requests."""
+    require_namespaces()
+    seed = SeedPlan(users=4, items_per_user=1, password="three-hosts-pass-3", prefix="three")
+    with joined_hosts([ROOT_HOST, "far", "server"]) as hosts:
+        root, far = hosts[ROOT_HOST], hosts["far"]
+        with tls_sample_app(hosts["server"], tmp_path / "server", seed, None) as url:
+            port = free_port(root.address)
+            argv = [sys.executable, "-m", "scripts.bench", "--target", url, "--scenario", "me"]
+            argv += ["--users", "4", "--duration", "3", "--warmup", "1"]
+            argv += ["--expect-remote-workers", "1", "--master-bind", root.address]
+            argv += ["--master-port", str(port), "--results", str(tmp_path / "results")]
+            environ = {**os.environ, PASSWORD_VARIABLE: seed.password}
+            environ[USER_PREFIX_VARIABLE] = seed.prefix
+            with running(_loadworker(far, root, port), tmp_path / "loadworker.out") as worker:
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=240, check=False, env=environ
+                )
+                assert done.returncode == 0, done.stdout + done.stderr
+                assert worker.wait(timeout_s=30) == 0, worker.output
+    [run] = run_dirs(tmp_path / "results")
+    meta, summary = load(run / "meta.json"), load(run / "summary.json")
+    assert meta["status"] == "ok", meta["reason"]
+    assert meta["target"] is not None and meta["base_url"] == url
+    assert meta["load_workers"]["local"] == 1 and meta["load_workers"]["remote"] == 1
+    [window] = latency.read(run / latency.FILE_NAME)
+    assert sorted(span.process for span in window.processes) == ["worker 0", "worker 1"]
+    assert all(span.recorded > 0 for span in window.processes)
+    assert window.aggregate().get_total_count() == summary["requests"] - summary["failures"]
+    _nothing_left(run.name, port)

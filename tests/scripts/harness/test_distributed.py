@@ -96,6 +96,15 @@ def test_missing_workers_are_one_line_naming_how_many_came() -> None:
     assert connect_failure(WindowRecord(users_target=4), LoadWorkers()) is None
 
 
+def test_a_masters_own_reason_stands_over_the_missing_workers_line() -> None:
+    """A worker of another commit is refused while the master still waits for the others:
+    the refusal, not 'only 1 of 2 connected', is why the run failed."""
+    workers = LoadWorkers(local=1, remote=1, master_port=5557, connect_timeout_s=20)
+    record = WindowRecord(users_target=4, workers_expected=2, workers_connected=1)
+    record.reason = "Locust worker 0 on far (pid 7) runs commit 000000000000, the master ..."
+    assert connect_failure(record, workers) is None
+
+
 def test_the_plan_takes_remote_workers_and_steps_with_workers() -> None:
     plan = _plan("--expect-remote-workers", "2", "--host", "10.0.0.5", "--users", "5")
     assert isinstance(plan, BenchPlan), plan

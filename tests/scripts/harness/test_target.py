@@ -97,6 +97,23 @@ def test_a_target_plan_launches_nothing_and_keeps_the_credentials(
     assert plan.target.tls_context() is not None  # https: verified
 
 
+def test_a_target_plan_takes_load_workers_and_the_open_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    argv = ["--target", "http://10.1.2.3:8000", "--expect-remote-workers", "2"]
+    argv += ["--arrival-rate", "30", "--max-in-flight", "4"]
+    plan = _plan(argv, monkeypatch, CREDENTIALS)
+    assert not isinstance(plan, str)
+    assert plan.load_workers.remote == 2 and plan.load_workers.distributed
+    assert plan.arrival is not None
+
+
+def test_remote_workers_need_a_target_they_can_reach(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["--target", "http://127.0.0.1:8000", "--expect-remote-workers", "1"]
+    problem = _plan(argv, monkeypatch, CREDENTIALS)
+    assert isinstance(problem, str) and "a TARGET the other machines reach" in problem
+
+
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
