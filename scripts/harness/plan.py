@@ -499,13 +499,10 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
     )
     if isinstance(runs, str):
         return runs
-    load = open_load(args)
+    load = _checked_load(args)
     if isinstance(load, str):
         return load
     rates, counts = load
-    problem = _load_problem(args, counts, rates is not None)
-    if problem:
-        return problem
     if args.max_requests is not None:
         lacking = [name for name in names if get_server(name).recycle_argv is None]
         if lacking:
@@ -554,6 +551,17 @@ def plan_from_args(args: argparse.Namespace, available_cpus: tuple[int, ...]) ->
     )
 
 
+def _checked_load(args: argparse.Namespace) -> tuple[ArrivalRates | None, tuple[int, ...]] | str:
+    """The open model's rates (None: a closed loop) and the user counts, or one line when
+    USERS, SHAPE, STEP and ARRIVAL_RATE do not fit together; for launched and TARGET
+    benches alike."""
+    load = open_load(args)
+    if isinstance(load, str):
+        return load
+    rates, counts = load
+    return _load_problem(args, counts, rates is not None) or (rates, counts)
+
+
 def _load_problem(
     args: argparse.Namespace, counts: tuple[int, ...], open_model: bool = False
 ) -> str | None:
@@ -582,13 +590,10 @@ def _target_plan(args: argparse.Namespace, available_cpus: tuple[int, ...]) -> B
     )
     if isinstance(target, str):
         return target
-    load = open_load(args)
+    load = _checked_load(args)
     if isinstance(load, str):
         return load
     rates, counts = load
-    problem = _load_problem(args, counts, rates is not None)
-    if problem:
-        return problem
     load_workers = load_workers_of(args, target.url.host)
     if isinstance(load_workers, str):
         return load_workers
