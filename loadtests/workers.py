@@ -6,9 +6,14 @@ remote machine has no copy of the tokens file), notice a worker that disappears,
 collect each worker's CPU and event-loop lag, since a remote worker's processes cannot be
 sampled from here. Messages (Locust's `send_message` / `register_message`):
 
-- worker -> master "bench_worker_hello": index, host, pid, commit; sent once at start-up
-  (the worker has its index from the master's ack by then). A commit that differs from
-  the master's makes the master refuse the run (`on_refused`), before any user starts.
+- worker -> master "bench_worker_hello": index, host, pid, commit; sent at start-up (the
+  worker has its index from the master's ack by then). A commit that differs from the
+  master's makes the master refuse the run (`on_refused`), before any user starts.
+- master -> worker "bench_worker_who": sent, when the roster comes into being, to the workers
+  already connected. Locust drops a message whose handler is not registered yet, and the
+  master registers its handlers only in its init event, well after it starts accepting
+  workers: a worker that connected in between had its hello dropped (seen in CI: a worker
+  of another commit ran the load). Asked again, it says hello again.
 - master -> worker "bench_worker_tokens": that worker's share of the issued JWT pairs
   (loadtests/partition.py); the worker's users wait for it before taking their pair.
 - master -> workers "bench_worker_open" / "bench_worker_close" at each window's edges;
@@ -48,6 +53,7 @@ TOKENS: Final = "bench_worker_tokens"
 OPEN: Final = "bench_worker_open"
 CLOSE: Final = "bench_worker_close"
 FIGURES: Final = "bench_worker_figures"
+WHO: Final = "bench_worker_who"
 
 COMMIT_ENV: Final = "DRF_BENCH_COMMIT"
 """Overrides the commit a process reports (an image built without .git, a test)."""
@@ -175,7 +181,11 @@ class WorkerSide:
         runner.register_message(TOKENS, lambda msg, **_: self._take_tokens(msg.data))
         runner.register_message(OPEN, lambda msg, **_: self._open(int(msg.data["index"])))
         runner.register_message(CLOSE, lambda msg, **_: self._close())
-        runner.send_message(HELLO, asdict(self.identity))
+        runner.register_message(WHO, lambda msg, **_: self._say_hello())
+        self._say_hello()
+
+    def _say_hello(self) -> None:
+        self.runner.send_message(HELLO, asdict(self.identity))
 
     def issued_pairs(self) -> dict[str, tuple[str, str]]:
         """This worker's pairs, once the master has sent them (bounded wait: without them
@@ -249,6 +259,8 @@ class MasterRoster:
         runner.register_message(HELLO, lambda msg, **_: self.hello(msg.node_id, msg.data))
         runner.register_message(FIGURES, lambda msg, **_: self.figures(msg.node_id, msg.data))
         runner.environment.events.worker_connect.add_listener(self.connected)  # type: ignore[no-untyped-call]
+        for client_id in sorted(self.seen):  # their hello may have come before the handler
+            runner.send_message(WHO, None, client_id=client_id)
         self._watcher = gevent.spawn(self._watch)
 
     def connected(self, client_id: str, **_: Any) -> None:
@@ -261,7 +273,10 @@ class MasterRoster:
             self.hooks.write()
 
     def hello(self, client_id: str, data: dict[str, Any]) -> None:
-        """Record the worker; refuse another commit; send it its tokens."""
+        """Record the worker; refuse another commit; send it its tokens. A second hello
+        from one worker (it was asked again) changes nothing."""
+        if client_id in self.entries:
+            return
         worker = WorkerIdentity.from_json(data)
         self._seen(client_id)
         self.entries[client_id] = {**asdict(worker), "lost": None, "windows": []}

@@ -120,6 +120,27 @@ def test_workers_that_connected_before_the_roster_existed_are_counted() -> None:
     assert roster.record.workers_connected == 2
 
 
+def test_workers_connected_before_the_roster_are_asked_to_say_hello_again() -> None:
+    """Locust drops a hello that arrives before the master registers its handler: the
+    roster asks the workers already there, and a second hello changes nothing."""
+    runner, calls = StandInRunner(), Calls()
+    runner.clients["early"] = SimpleNamespace(state="ready")
+    _roster(runner, calls)
+    assert (workers.WHO, None, "early") in runner.sent
+    runner.join("early", 0, commit="b" * 40)
+    runner.join("early", 0, commit="b" * 40)
+    assert len(calls.refused) == 1
+
+
+def test_a_repeated_hello_sends_the_tokens_once() -> None:
+    runner, calls = StandInRunner(), Calls()
+    roster = _roster(runner, calls)
+    runner.join("a", 0)
+    runner.join("a", 0)
+    assert len(roster.record.workers) == 1
+    assert sum(1 for kind, _, _ in runner.sent if kind == workers.TOKENS) == 1
+
+
 def test_a_worker_of_another_commit_is_refused_with_its_host_and_both_commits() -> None:
     runner, calls = StandInRunner(), Calls()
     _roster(runner, calls)
@@ -189,6 +210,8 @@ def test_a_worker_side_says_hello_takes_its_tokens_and_measures_its_window() -> 
     side = WorkerSide(SimpleNamespace(), runner)  # type: ignore[arg-type]
     kind, hello, _ = runner.sent[0]
     assert kind == workers.HELLO and hello["index"] == 3 and hello["commit"] == checkout_commit()
+    runner.deliver(workers.WHO, "master", None)  # asked again: the same hello again
+    assert runner.sent[1] == runner.sent[0]
     runner.deliver(workers.TOKENS, "master", {"pairs": {"bench0004": ["a4", "r4"]}})
     assert side.issued_pairs() == {"bench0004": ("a4", "r4")}
     runner.deliver(workers.OPEN, "master", {"index": 0})
