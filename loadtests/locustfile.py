@@ -14,6 +14,8 @@ also recorded in microseconds (loadtests/latency.py -> latency.json, window_prog
 from __future__ import annotations
 
 import csv
+import os
+import signal
 import ssl
 import sys
 import time
@@ -26,13 +28,14 @@ import gevent.ssl
 from gevent.event import Event
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
-from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
-from locust.stats import CSV_STATS_INTERVAL_SEC, PERCENTILES_TO_REPORT, StatsCSV
+from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests import arrival, latency, progress
 from loadtests import arrival_processes as open_model
+from loadtests.final_stats import WorkerFlush, answer_flushes, write_final_files
 from loadtests.latency_processes import LocalLatency, MasterLatency, WorkerLatency
 from loadtests.partition import account_number
 from loadtests.scenarios import (
@@ -216,22 +219,23 @@ def on_init(environment: Environment, **_: Any) -> None:
         # a step load's counts go through Locust's LoadTestShape on the master
         # (loadtests/step_shape.py, loaded as a second locustfile)
         set_users = getattr(environment.shape_class, "set_users", None)
+        flush = WorkerFlush(runner, roster.live_workers)
+
+        def final_write() -> None:
+            flush.run()
+            write_final_files(environment, options.csv_prefix)
+
+        def step_snapshot(index: int, users: int) -> str:
+            flush.run()
+            return _write_step_stats(environment, options, index, users)
+
         hooks = StepHooks(
             reset_stats=reset.run,
             stop_users=getattr(environment.shape_class, "stop_users", None) or runner.stop,
             quit_runner=runner.quit,
-            # workers report every WORKER_REPORT_INTERVAL: wait for their last report
-            final_write_s=WORKER_REPORT_INTERVAL + CSV_STATS_INTERVAL_SEC + 0.5,
+            final_write=final_write,
             start_users=set_users,
-            snapshot=(
-                (
-                    lambda index, users: _write_step_stats_reported(
-                        environment, options, index, users
-                    )
-                )
-                if steps
-                else None
-            ),
+            snapshot=step_snapshot if steps else None,
             observer=_observers(
                 options,
                 ObserverChain((MasterLatency(runner, *_latency_files(options)), roster)),
@@ -259,7 +263,7 @@ def on_init(environment: Environment, **_: Any) -> None:
             reset_stats=runner.stats.reset_all,
             stop_users=runner.stop,
             quit_runner=runner.quit,
-            final_write_s=CSV_STATS_INTERVAL_SEC + 0.5,
+            final_write=lambda: write_final_files(environment, options.csv_prefix),
             start_users=(
                 _open_model(environment).next_step
                 if local_arrival is not None
@@ -280,6 +284,7 @@ def _setup_worker(environment: Environment, runner: WorkerRunner) -> None:
     lag = LoopLagMonitor()
     WorkerLatency(environment, runner)
     environment.bench_worker = WorkerSide(environment, runner)  # type: ignore[attr-defined]
+    answer_flushes(runner)
     runner.register_message("bench_reset", lambda msg, **_: _worker_reset(runner, lag))
     environment.events.test_stop.add_listener(
         lambda **_: runner.send_message("bench_lag", lag.stop())
@@ -329,6 +334,12 @@ class _EarlyEnd:
         if self.greenlet is not None:
             self.greenlet.kill(block=True)
         self.controller.abort(reason, self.hooks)
+        if self.controller.record.load_started_at is None:
+            # refused while Locust's main greenlet still waits for the expected workers:
+            # quitting the runner does not end that loop (it would wait out
+            # --expect-workers-max-wait), Locust's own SIGTERM handler does, writing its
+            # files and exiting as on any stop
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _observers(
@@ -372,17 +383,6 @@ def _write_step_stats(environment: Environment, options: Any, index: int, users:
     with (directory / name).open("w", newline="") as handle:
         StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(handle))
     return name
-
-
-def _write_step_stats_reported(
-    environment: Environment, options: Any, index: int, users: int
-) -> str:
-    """The master's step statistics, written once every worker's last report of the step
-    can have arrived (workers report every WORKER_REPORT_INTERVAL): Locust's own figures
-    of the step, which may include the first moments after its window; the exact ones are
-    latency.json's."""
-    gevent.sleep(WORKER_REPORT_INTERVAL + 0.5)
-    return _write_step_stats(environment, options, index, users)
 
 
 def _worker_reset(runner: WorkerRunner, lag: LoopLagMonitor) -> None:

@@ -140,7 +140,7 @@ class StepHooks:
     reset_stats: Callable[[], None]
     stop_users: Callable[[], None]
     quit_runner: Callable[[], None]
-    final_write_s: float
+    final_write: Callable[[], None]  # make Locust's own CSV files final, at once
     start_users: Callable[[int], None] | None = None  # step load: raise the user count
     snapshot: Callable[[int, int], str] | None = None  # step load: (index, users) -> file
     observer: WindowObserver | None = None  # the latency recording
@@ -225,9 +225,10 @@ class WindowController:
         the users and quit.
 
         At the end the users are stopped first (nothing more is counted), then Locust's
-        CSV writer, which rewrites its files only every second, gets `final_write_s` to
-        write the final figures before the runner quits: otherwise locust_stats.csv can lag
-        up to a second behind the window."""
+        CSV files are written with the final figures (`final_write`) before the runner
+        quits: Locust's own writer rewrites them only every second (and a master holds only
+        what its workers reported, every few seconds), so they could lag behind the window;
+        waiting out those intervals cost every run seconds."""
         if not self._spawned.wait(timeout=self.ready_timeout_s):
             self.abort(f"Locust did not start its users within {self.ready_timeout_s:.0f} s", hooks)
             return
@@ -257,7 +258,7 @@ class WindowController:
             hooks.observer.load_stopped()
         self.record.completed = True
         self.write()
-        gevent.sleep(hooks.final_write_s)
+        hooks.final_write()
         hooks.quit_runner()
 
     def _measure(self, index: int, users: int, hooks: StepHooks) -> None:

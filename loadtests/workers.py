@@ -331,6 +331,10 @@ class MasterRoster:
             if entry["lost"] is None
         )
 
+    def live_workers(self) -> list[str]:
+        """Client ids of the workers that said hello and were not lost."""
+        return [client_id for client_id, entry in self.entries.items() if entry["lost"] is None]
+
     def lost_workers(self) -> list[str]:
         """Client ids of workers that said hello and are now gone or missing."""
         clients = self.runner.clients

@@ -81,7 +81,7 @@ class FakeLocust:
             reset_stats=lambda: self.note("reset_stats", self.clock.now),
             stop_users=lambda: self.note("stop_users"),
             quit_runner=lambda: self.note("quit"),
-            final_write_s=1.5,
+            final_write=lambda: self.note("final_write"),
             start_users=self.start_users if steps else None,
             snapshot=self.snapshot if steps else None,
             observer=self,
@@ -123,9 +123,10 @@ def test_one_window_waits_the_warmup_then_measures_and_writes(
         "window_closed",
         "stop_users",
         "load_stopped",
+        "final_write",
         "quit",
     ]
-    assert clock.slept == [5.0, 10.0, 1.5]  # the whole warm-up, the window, final write
+    assert clock.slept == [5.0, 10.0]  # the whole warm-up and the window, no more
     record = controller.record
     assert record.completed and record.reason == ""
     assert record.ready_at == record.spawned_at == 1002.0
@@ -165,6 +166,7 @@ def test_steps_measure_one_window_each_in_order(clock: FakeClock, tmp_path: Path
         *per_step,
         "stop_users",
         "load_stopped",
+        "final_write",
         "quit",
     ]
     assert [detail for name, detail in locust.calls if name == "start_users"] == [4, 6]

@@ -52,6 +52,16 @@ def processes_mentioning(marker: str) -> list[str]:
 
 def agrees_with_locust(ours: int, locust: int) -> bool:
     """Our count is of completions between the window's own timestamps; Locust's also takes
-    the few that complete in the ~1 s it is given to write its final CSV after the users
-    stop. So ours <= Locust's <= ours x 1.02 + 5."""
+    the few that complete between the window's end and the users' stop. So ours <=
+    Locust's <= ours x 1.02 + 5."""
     return ours <= locust <= ours * 1.02 + 5
+
+
+def locust_printed_total(run_dir: Path) -> int:
+    """The request count of the statistics Locust prints as it exits (locust.out's first
+    "Aggregated" row): its final figures, which locust_stats.csv must equal."""
+    for line in (run_dir / "locust.out").read_text().splitlines():
+        fields = line.split()
+        if fields[:1] == ["Aggregated"]:
+            return int(fields[1])
+    raise AssertionError(f"no Aggregated row in {run_dir / 'locust.out'}")

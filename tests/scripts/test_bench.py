@@ -22,6 +22,7 @@ from tests.scripts.benchutil import (
     aggregated_row,
     agrees_with_locust,
     load,
+    locust_printed_total,
     processes_mentioning,
     run_dirs,
 )
@@ -55,6 +56,8 @@ def _assert_a_complete_run(results: Path, server: str, with_report: bool) -> Non
     row = aggregated_row(run / "locust_stats.csv")
     assert agrees_with_locust(summary["requests"], int(row["Request Count"]))
     assert summary["failures"] == int(row["Failure Count"]) == 0
+    # written at once when the users stopped, the CSV holds Locust's final figures
+    assert int(row["Request Count"]) == locust_printed_total(run)
     [window] = latency.read(run / "latency.json")
     assert summary["latency_source"] == "hdr_us" and summary["samples"] == window.recorded
     assert summary["p50_ms"] == latency.percentile(window.aggregate(), 0.5).value_ms

@@ -25,7 +25,13 @@ from servers.app import SeedPlan
 from servers.ports import free_port
 from tests.netns_hosts import ROOT_HOST, TestHost, joined_hosts, require_namespaces
 from tests.process import running
-from tests.scripts.benchutil import load, processes_mentioning, run_dirs
+from tests.scripts.benchutil import (
+    aggregated_row,
+    load,
+    locust_printed_total,
+    processes_mentioning,
+    run_dirs,
+)
 from tests.tls_target import tls_sample_app
 
 pytestmark = pytest.mark.slow
@@ -90,6 +96,9 @@ def test_a_remote_worker_adds_its_requests_to_the_masters_exact_aggregate(
     merged = window.aggregate().get_total_count()
     assert merged == sum(span.recorded for span in window.processes)
     assert merged == summary["requests"] - summary["failures"]
+    # the master asked both workers for their last figures before writing its CSV
+    row = aggregated_row(run / "locust_stats.csv")
+    assert int(row["Request Count"]) == locust_printed_total(run) >= summary["requests"]
     assert "Got quit message from master" in worker.output  # it served this run's master
     _nothing_left(run.name, port)
 
@@ -99,9 +108,8 @@ def test_a_worker_of_another_commit_is_refused(hosts: dict[str, TestHost], tmp_p
     port = free_port(root.address)
     other = f"DRF_BENCH_COMMIT={'0' * 40}"
     with running(_loadworker(far, root, port, other), tmp_path / "loadworker.out") as worker:
-        # the refusal comes at once, but the master still waits out its deadline for the
-        # local worker it no longer starts: keep that deadline short
-        done = _bench(root, port, tmp_path / "results", "--workers-max-wait", "15")
+        # the refusal ends the master at once, not at its deadline for the workers
+        done = _bench(root, port, tmp_path / "results", "--workers-max-wait", "60")
         worker.wait(timeout_s=30)
     assert done.returncode == 1, done.stdout + done.stderr
     [run] = run_dirs(tmp_path / "results")
@@ -110,6 +118,7 @@ def test_a_worker_of_another_commit_is_refused(hosts: dict[str, TestHost], tmp_p
     assert "runs commit 000000000000, the master" in meta["reason"], meta["reason"]
     assert "check out the master's commit there" in meta["reason"]
     assert "runs commit 000000000000" in done.stdout
+    assert meta["timings_s"]["load"] < 30, "the master waited out its deadline"
     _nothing_left(run.name, port)
 
 
