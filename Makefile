@@ -30,7 +30,7 @@ BENCH_FLAGS = $(call flag,SERVER,server) $(call flag,SCENARIO,scenario) \
 CALIBRATE_FLAGS = $(call flag,SERVER,server) $(call flag,USERS,users) \
 	$(call flag,DURATION,duration) $(call flag,WARMUP,warmup) $(call flag,PAIRS,pairs) \
 	$(call flag,PIN,pin) $(call flag,WORKERS,workers) $(call flag,RESULTS,results) \
-	$(call flag,WRK,wrk) $(call flag,REFERENCE,reference)
+	$(call flag,WRK,wrk) $(call flag,REFERENCE,reference) $(call flag,CAUSES,causes)
 REPORT_FLAGS = $(call flag,RESULTS,results) $(call flag,RUNS,runs) \
 	$(call flag,BASELINE,baseline) $(if $(filter 1 yes true,$(POOL)),--pool)
 COMPARE_FLAGS = $(call flag,BASE,base) $(call flag,CAND,cand) \
@@ -55,7 +55,7 @@ help:
 	@echo "                               tables, charts, verdicts, HTML -> <results>/report/"
 	@echo "make compare BASE=<dir|runs> CAND=<dir|runs> [THRESHOLD=5]"
 	@echo "                               baseline vs candidate -> <results>/compare/"
-	@echo "make calibrate SERVER=<name> [REFERENCE=wrk,locust]"
+	@echo "make calibrate SERVER=<name> [REFERENCE=wrk,locust] [CAUSES=all]"
 	@echo "                               cross-check the harness against wrk (and plain Locust)"
 	@echo "make lesson [LESSON=quick] [SECTIONS=1,4] [REBUILD=1]"
 	@echo "                               why runserver is not for production, measured here"

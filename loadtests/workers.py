@@ -250,7 +250,7 @@ class MasterRoster:
         self.window_opened_at: float | None = None
         self.finished = False
         self._figures_arrived = Event()
-        self.open_windows: list[int] = []
+        self.closed_windows = 0  # figures come only for a window the master closed
         # workers may connect before this roster exists (Locust's init event comes late)
         self.seen: set[str] = set(runner.clients)
         record.workers_connected = len(self.seen)
@@ -307,10 +307,10 @@ class MasterRoster:
     # the window observer protocol (loadtests/window.py)
     def window_opened(self, index: int, users: int, started_at: float) -> None:
         self.window_opened_at = self.window_opened_at or started_at
-        self.open_windows.append(index)
         self.runner.send_message(OPEN, {"index": index})
 
     def window_closed(self, index: int, ended_at: float) -> None:
+        self.closed_windows += 1
         self.runner.send_message(CLOSE, {"index": index})
 
     def load_stopped(self) -> None:
@@ -325,8 +325,10 @@ class MasterRoster:
         self.hooks.write()
 
     def _all_figures(self) -> bool:
+        """Every live worker sent its figures of every closed window (a run that ended
+        early leaves its last window open: no worker measures it, none is waited for)."""
         return all(
-            len(entry["windows"]) >= len(self.open_windows)
+            len(entry["windows"]) >= self.closed_windows
             for entry in self.entries.values()
             if entry["lost"] is None
         )

@@ -166,9 +166,11 @@ def probe_cpu_sets(placement: Placement, available: Sequence[int]) -> dict[str, 
     return {"server": placement.server_cpus, "load generator": placement.loadgen_cpus}
 
 
-def _loop_spec(cpu: int, output: Path, duration_s: float) -> ChildSpec:
+def loop_spec(cpu: int, output: Path, duration_s: float, name: str = "noise probe") -> ChildSpec:
+    """The probe's CPU loop as a child pinned to `cpu` for `duration_s` (its slice times
+    into `output`); calibrate's busy-generator candidate runs it as a load of its own."""
     return ChildSpec(
-        name=f"noise probe on CPU {cpu}",
+        name=f"{name} on CPU {cpu}",
         argv=(sys.executable, "-m", "scripts.harness.noise", f"{duration_s:g}"),
         environment=child_environment(
             {"PYTHONPATH": str(PROJECT_DIR)}, bin_dirs=[str(Path(sys.executable).parent)]
@@ -213,7 +215,7 @@ def probe_noise(
         try:
             for cpu in cpus:
                 try:
-                    spec = _loop_spec(cpu, Path(scratch) / f"cpu{cpu}.json", probe_s)
+                    spec = loop_spec(cpu, Path(scratch) / f"cpu{cpu}.json", probe_s)
                     children[cpu] = ManagedChild.start(spec)
                 except ChildLaunchError as error:
                     problems[cpu] = str(error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -203,6 +204,16 @@ def test_per_worker_figures_are_gathered_for_every_window() -> None:
         runner.deliver(workers.FIGURES, client, {"index": 0, "cpu_pct": cpu})
     roster.load_stopped()  # returns at once: every figure is in
     assert [entry["windows"][0]["cpu_pct"] for entry in roster.record.workers] == [40.0, 95.0]
+
+
+def test_a_window_left_open_by_an_early_end_is_not_waited_for() -> None:
+    runner, calls = StandInRunner(), Calls()
+    roster = _roster(runner, calls)
+    runner.join("a", 0)
+    roster.window_opened(0, 4, 1000.0)  # the run ends before the window closes
+    started = time.monotonic()
+    roster.load_stopped()
+    assert time.monotonic() - started < roster.COLLECT_TIMEOUT_S / 2
 
 
 def test_a_worker_side_says_hello_takes_its_tokens_and_measures_its_window() -> None:

@@ -264,6 +264,36 @@ def test_plain_locust_runs_as_a_third_side(tmp_path: Path) -> None:
     assert_nothing_left(document, tmp_path)
 
 
+@pytest.mark.slow
+def test_candidate_causes_run_as_wrk_sides_beside_the_plain_one(tmp_path: Path) -> None:
+    require_wrk()
+    causes = ["--causes", "locust-headers,busy-generator"]
+    status = calibrate.main([*SHORT, "--warmup", "0", *causes, "--results", str(tmp_path)])
+    [directory] = calibration_dirs(tmp_path)
+    document = load(directory / "calibration.json")
+    assert status == 0, document["reason"]
+    assert document["causes"] == ["locust-headers", "busy-generator"]
+    [pair] = document["pairs"]
+    assert pair["order"] == ["X", "B", "W", "H"], "right before the plain wrk side in pair 1"
+    for name in document["causes"]:
+        side = pair["causes"][name]
+        assert side["rps"] > 0 and side["errors"] == 0
+        assert side["output"] == f"wrk-{name}-1.txt" and (directory / side["output"]).exists()
+        assert side["series"]["served_requests"] > 0
+        assert side["server_cpu_ms_per_request"] > 0
+        assert (directory / f"wrk-{name}.lua").exists()
+    # the loop beside wrk is another process on the machine: the busy CPU shows it
+    busy, plain = pair["causes"]["busy-generator"], pair["wrk"]
+    assert busy["other_cpu_pct"] > plain["other_cpu_pct"] + 30
+    assert not list(directory.glob(".busy-generator-*")), "the loop's output is removed"
+    effects = {effect["cause"]: effect for effect in document["cause_effects"]}
+    assert list(effects) == document["causes"]
+    assert all(
+        effect["pairs"] == 1 and effect["rps_reading"] == "no CI" for effect in effects.values()
+    )
+    assert_nothing_left(document, tmp_path)
+
+
 def test_missing_wrk_binary_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = run_cli("--wrk", str(tmp_path / "no-such-wrk"), "--results", str(results))
@@ -307,3 +337,14 @@ def test_bad_input_exits_2(
     assert message in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "results").exists()
+
+
+def test_make_calibrate_passes_causes_and_reference_on() -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "calibrate", "CAUSES=all", "REFERENCE=wrk,locust"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--causes 'all'" in done.stdout and "--reference 'wrk,locust'" in done.stdout

@@ -30,6 +30,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
+from scripts.harness.calibration.causes import CAUSES, effect_verdict
 from scripts.harness.calibration.estimates import estimate, rps_cv
 from scripts.harness.calibration.plan import (
     HARNESS,
@@ -45,6 +46,7 @@ from scripts.harness.sampling import SATURATION_CPU_PCT
 from scripts.records.schema import (
     CalibrationPair,
     CalibrationRecord,
+    CauseEffect,
     Estimate,
     HarnessSide,
     LocustSide,
@@ -342,7 +344,46 @@ def aggregate(record: CalibrationRecord, *, estimates: bool = True) -> Calibrati
         target_met=middle >= record.target if record.status is Status.OK else record.target_met,
         notes=tuple(notes),
     )
-    return _noise_verdict(medians) if estimates else medians
+    return with_cause_effects(_noise_verdict(medians)) if estimates else medians
+
+
+def _cause_effect(record: CalibrationRecord, name: str) -> CauseEffect:
+    """Candidate `name` against the plain wrk side of the same pairs (causes.py)."""
+    cause = CAUSES[name]
+    cpu: list[tuple[float, float]] = []
+    rates: list[tuple[float, float]] = []
+    for pair in record.pairs:
+        side = pair.causes.get(name)
+        if side is None or pair.wrk is None:
+            continue
+        rates.append((side.rps, pair.wrk.rps))
+        mine, plain = side.resources, pair.wrk.resources
+        if mine and plain and mine.server_cpu_ms_per_request and plain.server_cpu_ms_per_request:
+            cpu.append((mine.server_cpu_ms_per_request, plain.server_cpu_ms_per_request))
+    cpu_estimate = replace(
+        estimate("median_ratio", name, WRK, [a for a, _ in cpu], [b for _, b in cpu]),
+        name="server_cpu_ms_per_request_median_ratio",
+    )
+    rps_estimate = estimate("median_ratio", name, WRK, [a for a, _ in rates], [b for _, b in rates])
+    return CauseEffect(
+        cause=name,
+        question=cause.question,
+        change=cause.change,
+        pairs=len(rates),
+        server_cpu_per_request=cpu_estimate,
+        rps=rps_estimate,
+        server_cpu_reading=effect_verdict(
+            cpu_estimate.point, cpu_estimate.ci_low, cpu_estimate.ci_high
+        ),
+        rps_reading=effect_verdict(rps_estimate.point, rps_estimate.ci_low, rps_estimate.ci_high),
+    )
+
+
+def with_cause_effects(record: CalibrationRecord) -> CalibrationRecord:
+    """The record with each candidate cause's effect (none when no cause was tested)."""
+    if not record.causes:
+        return record
+    return replace(record, cause_effects=tuple(_cause_effect(record, n) for n in record.causes))
 
 
 def with_pair_notes(record: CalibrationRecord) -> CalibrationRecord:

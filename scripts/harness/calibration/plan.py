@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from scripts.harness.calibration.causes import CAUSES, cause_names
 from scripts.harness.plan import duration_seconds, results_directory
 from scripts.harness.wrk import WrkNotFoundError, find_wrk
 from scripts.options.parsing import OneLineErrorParser, positive_int, server_choice
@@ -71,9 +72,21 @@ def pair_order(index: int, sides: int = 2) -> tuple[str, ...]:
     return (WRK, HARNESS) if index % 2 == 0 else (HARNESS, WRK)
 
 
+def with_causes(order: tuple[str, ...], index: int, causes: tuple[str, ...]) -> tuple[str, ...]:
+    """`order` with the candidate causes' sides right next to the plain wrk side: before it
+    in pairs 1, 3, ... (0-based `index` even), after it in 2, 4, ... (causes.py says why)."""
+    if not causes:
+        return order
+    at = order.index(WRK)
+    if index % 2 == 0:
+        return (*order[:at], *causes, *order[at:])
+    return (*order[: at + 1], *causes, *order[at + 1 :])
+
+
 def order_letters(order: tuple[str, ...]) -> tuple[str, ...]:
-    """The order as calibration.json and the console show it: ("W", "H")."""
-    return tuple(side[0].upper() for side in order)
+    """The order as calibration.json and the console show it: ("W", "H"); a candidate
+    cause by its own letter."""
+    return tuple(CAUSES[side].letter if side in CAUSES else side[0].upper() for side in order)
 
 
 def references(text: str) -> tuple[str, ...]:
@@ -116,18 +129,24 @@ class CalibrationPlan:
     results_dir: Path
     wrk_binary: Path
     references: tuple[str, ...] = (WRK,)
+    causes: tuple[str, ...] = ()  # candidate causes (causes.py), each a wrk side per pair
 
     @property
     def sides(self) -> tuple[str, ...]:
-        """Every side of a pair: the harness and its references."""
+        """Every side of a pair but the candidate causes': the harness and its references."""
         return (HARNESS, *self.references)
 
     @property
     def order_note(self) -> str:
-        return THREE_SIDE_ORDER_NOTE if len(self.sides) == 3 else ORDER_NOTE
+        note = THREE_SIDE_ORDER_NOTE if len(self.sides) == 3 else ORDER_NOTE
+        if self.causes:
+            letters = ", ".join(f"{CAUSES[name].letter} {name}" for name in self.causes)
+            note += f"; the candidate causes ({letters}) right before W in odd pairs, after it"
+            note += " in even ones"
+        return note
 
     def pair_order(self, index: int) -> tuple[str, ...]:
-        return pair_order(index, len(self.sides))
+        return with_causes(pair_order(index, len(self.sides)), index, self.causes)
 
     @property
     def access_lifetime_s(self) -> int:
@@ -135,7 +154,8 @@ class CalibrationPlan:
         must outlive the whole calibration, since wrk cannot renew a token (a generous
         minute of overhead per side on top of its warm-up and window)."""
         per_side_s = self.warmup_s + self.duration_s + 60
-        return max(ACCESS_LIFETIME_S, self.pairs * len(self.sides) * per_side_s + 600)
+        sides = len(self.sides) + len(self.causes)
+        return max(ACCESS_LIFETIME_S, self.pairs * sides * per_side_s + 600)
 
     @property
     def connections(self) -> int:
@@ -198,6 +218,14 @@ def build_parser() -> OneLineErrorParser:
         "(loadtests/plain_locustfile.py, no harness code) as a third side",
     )
     parser.add_argument(
+        "--causes",
+        type=cause_names,
+        default=(),
+        help="candidate causes of extra server CPU per request to test, each as a wrk side "
+        f"with one thing changed, next to the plain wrk side in every pair: all, or any of "
+        f"{', '.join(CAUSES)} (default: none)",
+    )
+    parser.add_argument(
         "--pin",
         choices=sorted(PLACEMENTS),
         default="split",
@@ -249,4 +277,5 @@ def plan_from_args(
         results_dir=args.results,
         wrk_binary=wrk_binary,
         references=args.reference,
+        causes=args.causes,
     )

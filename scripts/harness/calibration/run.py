@@ -22,6 +22,7 @@ from typing import Final
 
 from loadtests.scenarios import SCENARIOS
 from scripts.harness.calibration.analysis import aggregate, finish_pair, judge, with_pair_notes
+from scripts.harness.calibration.causes import CAUSES
 from scripts.harness.calibration.plan import (
     ENDPOINT,
     HARNESS,
@@ -107,6 +108,21 @@ SIDES: Final[Mapping[str, Callable[[SideContext, int, CalibrationPair], Calibrat
 )
 
 
+def _with_cause(
+    context: SideContext, number: int, pair: CalibrationPair, name: str
+) -> CalibrationPair:
+    side = measure_wrk(context, number, CAUSES[name])
+    return replace(pair, causes={**pair.causes, name: side})
+
+
+def _measure_side(
+    context: SideContext, number: int, pair: CalibrationPair, side: str
+) -> CalibrationPair:
+    if side in CAUSES:
+        return _with_cause(context, number, pair, side)
+    return SIDES[side](context, number, pair)
+
+
 def run_pairs(context: SideContext, file: RecordFile) -> None:
     """Measure every pair in order, saving calibration.json after each side."""
     for index in range(context.plan.pairs):
@@ -115,7 +131,7 @@ def run_pairs(context: SideContext, file: RecordFile) -> None:
         pair = CalibrationPair(index=number, order=order_letters(order))
         file.put_pair(pair)
         for side in order:
-            pair = SIDES[side](context, number, pair)
+            pair = _measure_side(context, number, pair, side)
             file.put_pair(pair)
             file.save()
         pair = finish_pair(pair, context.plan.server_capacity_pct)
@@ -172,6 +188,7 @@ def base_record(
         status=Status.FAILED,
         reason="the calibration did not finish",
         references=plan.references,
+        causes=plan.causes,
         target_ratio_max=TARGET_RATIO_MAX,
         target_cv_ratio_max=TARGET_CV_RATIO_MAX,
     )
@@ -197,7 +214,7 @@ def _measure(
         f"{tokens.command_wall_s:.1f} s"
     )
     wrk_tokens = scratch / "wrk-tokens.txt"
-    write_wrk_inputs(tokens, file.path.parent / WRK_SCRIPT_NAME, wrk_tokens)
+    write_wrk_inputs(tokens, file.path.parent / WRK_SCRIPT_NAME, wrk_tokens, plan.causes)
     console.say(
         f"starting {plan.spec.name} ({plan.workers} worker(s)) on {launch.base_url}; "
         f"{plan.placement.note}"

@@ -40,6 +40,7 @@ from typing import Final
 
 from loadtests.scenarios import ITEMS_PATH
 from loadtests.shape import LoadShape
+from scripts.harness.calibration.causes import CAUSES, Cause, wrk_script
 from scripts.harness.calibration.plain_locust import (
     PlainLocustError,
     PlainLocustRequest,
@@ -50,6 +51,7 @@ from scripts.harness.calibration.series import SeriesRecorder, window_figures
 from scripts.harness.console import Console
 from scripts.harness.locust_runner import LoadRequest, run_locust
 from scripts.harness.machine_cpu import MachineCpu
+from scripts.harness.noise import loop_spec
 from scripts.harness.sampling import ResourceSampler, Sample, summarize
 from scripts.harness.session import SessionFailedError
 from scripts.harness.wrk import WrkOutputError, WrkRequest, run_wrk
@@ -63,34 +65,16 @@ from scripts.records.schema import (
     read_window,
 )
 from servers.app import IssuedTokens, SeedPlan
+from servers.child import ManagedChild
 from servers.http import request_json
 from servers.supervisor import RunningServer
 
 WRK_SCRIPT_NAME: Final = "wrk-tokens.lua"
 # One pre-built request per token, taken in turn (pre-building them in init() is what wrk's
 # own scripting notes advise: building a request in request() costs wrk time per request).
-WRK_SCRIPT: Final = """\
--- make calibrate: one app-issued token per request, in turn (scripts/harness/calibration/sides.py)
--- args[1]: a file with one access token a line
-local requests = {}
-local turn = 0
-
-function init(args)
-  for line in io.lines(args[1]) do
-    if #line > 0 then
-      requests[#requests + 1] = wrk.format(nil, nil, {["Authorization"] = "Bearer " .. line})
-    end
-  end
-  if #requests == 0 then
-    error("no token in " .. tostring(args[1]))
-  end
-end
-
-function request()
-  turn = turn % #requests + 1
-  return requests[turn]
-end
-"""
+WRK_SCRIPT: Final = wrk_script(None)
+# A candidate cause's loop beside wrk runs this much longer than wrk's warm-up and window
+HOG_SLACK_S: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -113,13 +97,37 @@ class SideContext:
     def wrk_script(self) -> Path:
         return self.directory / WRK_SCRIPT_NAME
 
+    def cause_script(self, cause: Cause) -> Path:
+        return self.directory / cause_script_name(cause)
 
-def write_wrk_inputs(tokens: IssuedTokens, script: Path, tokens_file: Path) -> None:
-    """The Lua script (into the calibration directory) and the access tokens it reads, one
-    a line (into `tokens_file`, mode 0600: a bearer token is a credential)."""
+    @property
+    def one_token_file(self) -> Path:
+        return one_token_file(self.wrk_tokens_file)
+
+
+def cause_script_name(cause: Cause) -> str:
+    return f"wrk-{cause.name}.lua"
+
+
+def one_token_file(tokens_file: Path) -> Path:
+    return tokens_file.with_name("wrk-one-token.txt")
+
+
+def write_wrk_inputs(
+    tokens: IssuedTokens, script: Path, tokens_file: Path, causes: tuple[str, ...] = ()
+) -> None:
+    """The Lua scripts (the plain side's and each candidate cause's, into the calibration
+    directory) and the access tokens they read, one a line (into `tokens_file`, and the
+    first alone beside it, mode 0600: a bearer token is a credential)."""
     script.write_text(WRK_SCRIPT)
-    tokens_file.touch(mode=0o600)
-    tokens_file.write_text("".join(f"{user.access}\n" for user in tokens.users))
+    for name in causes:
+        script.with_name(cause_script_name(CAUSES[name])).write_text(wrk_script(CAUSES[name]))
+    for path, users in (
+        (tokens_file, tokens.users),
+        (one_token_file(tokens_file), tokens.users[:1]),
+    ):
+        path.touch(mode=0o600)
+        path.write_text("".join(f"{user.access}\n" for user in users))
 
 
 def cpu_ms_per_request(cpu_pct: float | None, rps: float) -> float | None:
@@ -196,9 +204,32 @@ def observing(
         observation.series.write(series_csv)
 
 
-def measure_wrk(context: SideContext, number: int) -> WrkSide:
-    """Pair `number`'s wrk side: a discarded warm-up run, then the measured one."""
+@contextmanager
+def generator_loops(context: SideContext, cause: Cause | None, seconds: float) -> Iterator[None]:
+    """The busy-generator candidate's CPU loop, one per load generator CPU, for as long as
+    its wrk side runs (bounded by `seconds`), stopped however the block ends."""
+    if cause is None or not cause.busy_generator:
+        yield
+        return
+    cpus = context.plan.placement.loadgen_cpus or (0,)
+    loops: list[ManagedChild] = []
+    try:
+        for cpu in cpus:
+            output = context.directory / f".{cause.name}-cpu{cpu}.out"
+            loops.append(ManagedChild.start(loop_spec(cpu, output, seconds, cause.name)))
+        yield
+    finally:
+        for loop in loops:
+            loop.stop()
+            loop.spec.log_path.unlink(missing_ok=True)
+
+
+def measure_wrk(context: SideContext, number: int, cause: Cause | None = None) -> WrkSide:
+    """Pair `number`'s wrk side, or a candidate cause's wrk side: a discarded warm-up run,
+    then the measured one."""
     plan, server = context.plan, context.server
+    script = context.wrk_script if cause is None else context.cause_script(cause)
+    tokens = context.one_token_file if cause and cause.one_token else context.wrk_tokens_file
 
     def request(duration_s: int) -> WrkRequest:
         return WrkRequest(
@@ -208,28 +239,33 @@ def measure_wrk(context: SideContext, number: int) -> WrkSide:
             duration_s=duration_s,
             token=None,
             cpus=plan.placement.loadgen_cpus,
-            script=context.wrk_script,
-            script_args=(str(context.wrk_tokens_file),),
+            script=script,
+            script_args=(str(tokens),),
         )
 
-    label = f"[pair {number}/{plan.pairs} wrk]"
-    if plan.warmup_s > 0:
-        context.console.say(f"{label} warm-up {plan.warmup_s} s (discarded)")
-        warmup_file = context.directory / f".wrk-{number}-warmup.txt"
-        run_wrk(request(plan.warmup_s), warmup_file)
-        warmup_file.unlink(missing_ok=True)
-    context.console.say(f"{label} measuring {plan.duration_s} s, {plan.connections} connections")
+    side = "wrk" if cause is None else f"wrk-{cause.name}"
+    label = f"[pair {number}/{plan.pairs} {side}]"
     directory = context.directory
-    resources_csv = directory / f"wrk-{number}-resources.csv"
-    with observing(context, resources_csv, directory / f"wrk-{number}-series.csv") as (
-        observation,
-        on_started,
-    ):
-        run = run_wrk(request(plan.duration_s), directory / f"wrk-{number}.txt", on_started)
+    with generator_loops(context, cause, plan.warmup_s + plan.duration_s + HOG_SLACK_S):
+        if plan.warmup_s > 0:
+            context.console.say(f"{label} warm-up {plan.warmup_s} s (discarded)")
+            warmup_file = directory / f".{side}-{number}-warmup.txt"
+            run_wrk(request(plan.warmup_s), warmup_file)
+            warmup_file.unlink(missing_ok=True)
+        context.console.say(
+            f"{label} measuring {plan.duration_s} s, {plan.connections} connections"
+            + ("" if cause is None else f"; {cause.change}")
+        )
+        resources_csv = directory / f"{side}-{number}-resources.csv"
+        with observing(context, resources_csv, directory / f"{side}-{number}-series.csv") as (
+            observation,
+            on_started,
+        ):
+            run = run_wrk(request(plan.duration_s), directory / f"{side}-{number}.txt", on_started)
     try:
         result = run.result()
     except WrkOutputError as error:
-        raise SessionFailedError(f"pair {number}, wrk: {error}") from None
+        raise SessionFailedError(f"pair {number}, {side}: {error}") from None
     resources, series = observation.figures(context, run.started_at, run.finished_at, result.rps)
     return WrkSide(
         rps=result.rps,
@@ -243,7 +279,7 @@ def measure_wrk(context: SideContext, number: int) -> WrkSide:
         latency_percentiles_ms={
             f"{pct:g}": ms for pct, ms in sorted(result.latency_percentiles_ms.items())
         },
-        output=f"wrk-{number}.txt",
+        output=f"{side}-{number}.txt",
         exit_code=run.exit_code,
         resources=resources,
         series=series,

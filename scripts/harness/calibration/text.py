@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 
+from scripts.harness.calibration.causes import PRACTICAL_SHARE
 from scripts.harness.calibration.plan import ENDPOINT, HARNESS, LOCUST, WRK
-from scripts.records.schema import CalibrationPair, CalibrationRecord, Estimate, SideResources
+from scripts.records.schema import (
+    CalibrationPair,
+    CalibrationRecord,
+    Estimate,
+    HarnessSide,
+    LocustSide,
+    SideResources,
+    WrkSide,
+)
 
 SIDE_NAMES = {WRK: "wrk", HARNESS: "harness", LOCUST: "plain Locust"}
 
@@ -153,6 +163,104 @@ def estimate_lines(record: CalibrationRecord) -> list[str]:
     return lines
 
 
+def _every_side(pair: CalibrationPair) -> dict[str, WrkSide | HarnessSide | LocustSide]:
+    """Every side a pair measured, by name (the candidate causes' as wrk-<name>)."""
+    sides: dict[str, WrkSide | HarnessSide | LocustSide | None] = {
+        WRK: pair.wrk,
+        HARNESS: pair.harness,
+        LOCUST: pair.locust,
+        **{f"wrk-{name}": side for name, side in pair.causes.items()},
+    }
+    return {name: side for name, side in sides.items() if side is not None}
+
+
+def _median_by_side(
+    record: CalibrationRecord, figure: Callable[[WrkSide | HarnessSide | LocustSide], float | None]
+) -> dict[str, float]:
+    values: dict[str, list[float]] = {}
+    for pair in record.pairs:
+        for name, side in _every_side(pair).items():
+            value = figure(side)
+            if value is not None:
+                values.setdefault(name, []).append(value)
+    return {name: statistics.median(found) for name, found in values.items()}
+
+
+def evidence_lines(record: CalibrationRecord) -> list[str]:
+    """What every side cost the server and what the series say about the candidates that
+    need no run of their own: the medians over the pairs of the server's CPU per request
+    (user and system apart), its context switches and the connections opened per request,
+    and the steal on the server's CPUs, side by side."""
+    figures: tuple[
+        tuple[str, Callable[[WrkSide | HarnessSide | LocustSide], float | None], int], ...
+    ] = (
+        (
+            "server CPU ms/request",
+            lambda side: side.resources.server_cpu_ms_per_request if side.resources else None,
+            3,
+        ),
+        (
+            "server user ms/request",
+            lambda side: side.series.server_user_ms_per_request if side.series else None,
+            3,
+        ),
+        (
+            "server system ms/request",
+            lambda side: side.series.server_system_ms_per_request if side.series else None,
+            3,
+        ),
+        (
+            "server context switches/request",
+            lambda side: (
+                (side.series.server_voluntary_switches_per_request or 0)
+                + (side.series.server_involuntary_switches_per_request or 0)
+                if side.series and side.series.server_voluntary_switches_per_request is not None
+                else None
+            ),
+            2,
+        ),
+        (
+            "connections opened/request",
+            lambda side: side.series.connections_per_request if side.series else None,
+            2,
+        ),
+        (
+            "steal on the server's CPUs %",
+            lambda side: side.series.server_cpu_steal_pct if side.series else None,
+            1,
+        ),
+        (
+            "load generator CPU %",
+            lambda side: side.resources.loadgen_cpu_pct if side.resources else None,
+            0,
+        ),
+    )
+    lines = []
+    for label, figure, digits in figures:
+        medians = _median_by_side(record, figure)
+        if medians:
+            shown = ", ".join(f"{name} {value:.{digits}f}" for name, value in medians.items())
+            lines.append(f"median {label}: {shown}")
+    return lines
+
+
+def cause_lines(record: CalibrationRecord) -> list[str]:
+    """Each candidate cause's effect, against the plain wrk side of the same pairs."""
+    if not record.cause_effects:
+        return []
+    lines = [
+        "candidate causes (each a wrk side with one thing changed, against the plain wrk side "
+        f"of the same pairs; a CI within {PRACTICAL_SHARE:.0%} either way clears it):"
+    ]
+    for effect in record.cause_effects:
+        lines.append(
+            f"  {effect.cause} ({effect.change}; {effect.pairs} pairs): server CPU per request "
+            f"x{_ci(effect.server_cpu_per_request, 3)}: {effect.server_cpu_reading}; rps "
+            f"x{_ci(effect.rps, 3)}: {effect.rps_reading}"
+        )
+    return lines
+
+
 def _target_line(record: CalibrationRecord) -> str:
     """The verdict: met or not, not judged, or "too noisy" in its place."""
     target = record.target
@@ -206,6 +314,8 @@ def summary_text(record: CalibrationRecord) -> str:
             f"noisy pairs: {record.noisy_pairs} of {record.measured_pairs} ({record.noise_rule})"
         )
     lines.append(_target_line(record))
+    lines += evidence_lines(record)
+    lines += cause_lines(record)
     if record.reason:
         lines.append(f"status {record.status}: {record.reason}")
     lines += [f"note: {note}" for note in [*record.notes, record.token_note]]

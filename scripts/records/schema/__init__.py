@@ -25,6 +25,7 @@ from scripts.records.schema.base import (
 from scripts.records.schema.calibration import (
     CalibrationPair,
     CalibrationRecord,
+    CauseEffect,
     Estimate,
     HarnessSide,
     LocustSide,
@@ -77,6 +78,7 @@ __all__ = [
     "ArrivalFigures",
     "CalibrationPair",
     "CalibrationRecord",
+    "CauseEffect",
     "CompareRecord",
     "ComparedConfiguration",
     "ConfigurationSpread",

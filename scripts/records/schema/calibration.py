@@ -7,7 +7,9 @@ figures.
 Added within schema version 1 (issue 17), every one optional with a default that means "not
 recorded": a side's per-second `series` figures, a pair's plain-Locust side (`locust`,
 `locust_ratio`) and `noise_flags`, and the calibration's `references`, `estimates` (point
-estimates with bootstrap CIs), `rps_cv`, the targets' upper bounds and the noise verdict.
+estimates with bootstrap CIs), `rps_cv`, the targets' upper bounds and the noise verdict;
+the candidate causes a calibration tested (`causes`), each pair's side per candidate
+(`causes` of a pair) and each candidate's effect (`cause_effects`).
 They are left out of the file while they hold their default, so a file written before them
 (the committed fixture) reads back and writes out byte for byte, and a reader of the first
 version ignores them.
@@ -180,6 +182,7 @@ class CalibrationPair:
     locust: LocustSide | None = None
     locust_ratio: float | None = None
     noise_flags: tuple[str, ...] | None = None
+    causes: Mapping[str, WrkSide] = field(default_factory=dict)  # candidate -> its wrk side
 
     @property
     def noisy(self) -> bool:
@@ -202,6 +205,8 @@ class CalibrationPair:
             document["locust_ratio"] = self.locust_ratio
         if self.noise_flags is not None:
             document["noise_flags"] = list(self.noise_flags)
+        if self.causes:
+            document["causes"] = {name: side.to_json() for name, side in self.causes.items()}
         return document
 
     @classmethod
@@ -218,6 +223,10 @@ class CalibrationPair:
             locust=LocustSide.from_json(locust) if locust is not None else None,
             locust_ratio=data.get("locust_ratio"),
             noise_flags=tuple(flags) if flags is not None else None,
+            causes={
+                str(name): WrkSide.from_json(side)
+                for name, side in (data.get("causes") or {}).items()
+            },
         )
 
 
@@ -240,6 +249,30 @@ class Estimate:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Estimate:
         return build(cls, data, "estimate")
+
+
+@dataclass(frozen=True)
+class CauseEffect:
+    """One candidate cause's effect (scripts/harness/calibration/causes.py): the median
+    over the pairs of its wrk side against the plain wrk side, of the server's CPU time
+    per request and of the rate, each with its CI and how it reads ("higher", "lower",
+    "within 2 %", "inconclusive", "no CI")."""
+
+    cause: str
+    question: str
+    change: str
+    pairs: int
+    server_cpu_per_request: Estimate
+    rps: Estimate
+    server_cpu_reading: str
+    rps_reading: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CauseEffect:
+        values = dict(data)
+        values["server_cpu_per_request"] = Estimate.from_json(data["server_cpu_per_request"])
+        values["rps"] = Estimate.from_json(data["rps"])
+        return build(cls, values, "cause effect")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +334,8 @@ class CalibrationRecord:
     noise_rule: str | None = None
     noisy_pairs: int | None = None
     machine_too_noisy: bool | None = None
+    causes: tuple[str, ...] = ()
+    cause_effects: tuple[CauseEffect, ...] = ()
 
     @property
     def measured_pairs(self) -> int:
@@ -328,8 +363,8 @@ class CalibrationRecord:
                 continue
             if declared.name == "pairs":
                 value = [pair.to_json() for pair in value]
-            elif declared.name == "estimates":
-                value = [asdict(estimate) for estimate in value]
+            elif declared.name in ("estimates", "cause_effects"):
+                value = [asdict(item) for item in value]
             elif isinstance(value, Status):
                 value = value.value
             elif isinstance(value, tuple):
@@ -347,6 +382,9 @@ class CalibrationRecord:
             values["status"] = Status(str(data.get("status")))
             values["pairs"] = tuple(CalibrationPair.from_json(p) for p in data.get("pairs") or ())
             values["estimates"] = tuple(Estimate.from_json(e) for e in data.get("estimates") or ())
+            values["cause_effects"] = tuple(
+                CauseEffect.from_json(effect) for effect in data.get("cause_effects") or ()
+            )
             for name in _CALIBRATION_LISTS:
                 if values.get(name) is not None:
                     values[name] = tuple(values[name])
@@ -365,6 +403,7 @@ _CALIBRATION_LISTS: Final = (
     "load_average_at_end",
     "notes",
     "references",
+    "causes",
 )
 # Fields written only when set (module docstring); each one's default means "not recorded".
 _ADDED_IN_VERSION_1: Final = frozenset(
@@ -380,6 +419,8 @@ _ADDED_IN_VERSION_1: Final = frozenset(
         "noise_rule",
         "noisy_pairs",
         "machine_too_noisy",
+        "causes",
+        "cause_effects",
     }
 )
 
