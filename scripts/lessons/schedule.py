@@ -18,11 +18,12 @@ from scripts.harness.robustness import BENCH_SLOW_CLIENTS
 from scripts.lessons.probes import PROBES
 from scripts.lessons.sections import SECTIONS, Experiment, Section
 
-# Per run beyond its windows and warm-up, measured on the 2-core machine: server start 0.7 s,
-# response check 0.4 s, Locust's start and final write 3 s, stop 0.3 s, and between runs
-# about 1 s; a step load settles 1 s before each later step. Robustness checks add their
-# slow clients' time and about 4 s (oversized requests, a graceful stop).
-RUN_OVERHEAD_S: Final = 5.5
+# Per run beyond its windows and warm-up, measured on the 2-core machine (a quick lesson,
+# 41 runs, 2026-12-01): server start 0.4-0.8 s, response check 0.3 s, stop 0.1-1.1 s,
+# Locust's start and its users' 0.5-1 s (its CSVs are written at once when the users stop),
+# and between runs about 0.5 s; a step load settles 1 s before each later step. Robustness
+# checks add their slow clients' time and about 4 s (oversized requests, a graceful stop).
+RUN_OVERHEAD_S: Final = 3.5
 SETTLE_S: Final = WindowController.SETTLE_S
 CHECKS_OVERHEAD_S: Final = 4.0
 BENCH_OVERHEAD_S: Final = 5.0  # migrate, seed, issue tokens, noise probe
@@ -36,9 +37,10 @@ class Mode:
 
     A step load measures one window per step, three per run (1, 4 and 8 users on the I/O
     endpoint, about 40 % of the full lesson's time): its steps get `step_s` each (3 s in
-    full: still 60 to 480 answers a window for effects of 2x and more) so the full lesson
-    fits in its 15 minutes. Slow clients trickle for `slow_clients_s` (6 s in full: seven
-    probes of a normal request while they hold the workers)."""
+    full: still 60 to 480 answers a window for effects of 2x and more; 1 s in quick, 20 to
+    160) so the full lesson fits in its 15 minutes and the quick one near its 5. Slow
+    clients trickle for `slow_clients_s` (6 s in full: seven probes of a normal request
+    while they hold the workers)."""
 
     name: str
     repeats: int
@@ -64,7 +66,9 @@ class Mode:
 MODES: Final[Mapping[str, Mode]] = MappingProxyType(
     {
         "full": Mode("full", repeats=3, window_s=5.0, warmup_s=2.0, slow_clients_s=6.0, step_s=3.0),
-        "quick": Mode("quick", repeats=2, window_s=2.0, warmup_s=1.0, slow_clients_s=4.0),
+        "quick": Mode(
+            "quick", repeats=2, window_s=2.0, warmup_s=1.0, slow_clients_s=4.0, step_s=1.0
+        ),
     }
 )
 # The tests' live lesson: every experiment of a section, in as little time as it can take.

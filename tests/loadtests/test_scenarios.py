@@ -111,6 +111,23 @@ def test_a_user_without_items_cannot_build_an_item_request() -> None:
         ENDPOINTS["GET /api/items/<id>/"].build(UserContext(username="u", password="p"))
 
 
+def test_only_a_scenario_naming_an_item_learns_its_items_first() -> None:
+    """An endpoint that names an item fails without one (above): the scenarios holding such
+    an endpoint are exactly the ones whose users list their items before the load."""
+    context = UserContext(username="u", password="p")
+
+    def fails_without_items(endpoint: Endpoint) -> bool:
+        try:
+            endpoint.build(context)
+        except LookupError:
+            return True
+        return False
+
+    for scenario in SCENARIOS.values():
+        assert scenario.needs_items == any(map(fails_without_items, scenario.endpoints))
+    assert SCENARIOS["mixed"].needs_items and not SCENARIOS["io"].needs_items
+
+
 def test_the_reference_prime_count() -> None:
     assert [count_primes_below(n) for n in (0, 2, 3, 10, 100)] == [0, 0, 1, 4, 25]
     assert count_primes_below(20_000) == 2262  # pi(20,000), a published value
