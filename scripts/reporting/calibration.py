@@ -15,7 +15,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from scripts.records.schema import CalibrationRecord, SchemaError, Status, read_calibration
+from scripts.records.schema import (
+    CalibrationRecord,
+    Estimate,
+    SchemaError,
+    Status,
+    read_calibration,
+)
 
 CALIBRATIONS_DIR = "calibrations"
 DOCUMENT = "calibration.json"
@@ -114,6 +120,56 @@ def _row(record: CalibrationRecord) -> str:
     return f"<tr{row_class}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
+def _estimate_cell(estimate: Estimate, reading: str) -> str:
+    if estimate.point is None:
+        return _e(reading)
+    if estimate.ci_low is None or estimate.ci_high is None:
+        return _e(f"x{estimate.point:.3f} (no CI): {reading}")
+    return _e(f"x{estimate.point:.3f} (CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}): {reading}")
+
+
+def _causes_table(records: list[CalibrationRecord]) -> str:
+    """One row per candidate cause a calibration tested (CAUSES=...), or "" for none."""
+    rows = [
+        "<tr>"
+        + "".join(
+            f"<td>{cell}</td>"
+            for cell in (
+                f"<code>{_e(record.calibration_id)}</code>",
+                _e(effect.cause),
+                _e(effect.change),
+                _e(effect.pairs),
+                _estimate_cell(effect.server_cpu_per_request, effect.server_cpu_reading),
+                _estimate_cell(effect.rps, effect.rps_reading),
+            )
+        )
+        + "</tr>"
+        for record in records
+        for effect in record.cause_effects
+    ]
+    if not rows:
+        return ""
+    head = "".join(
+        f"<th>{_e(column)}</th>"
+        for column in (
+            "calibration",
+            "candidate",
+            "what its wrk side changes",
+            "pairs",
+            "server CPU per request vs plain wrk",
+            "rps vs plain wrk",
+        )
+    )
+    return (
+        "<h3>Candidate causes of extra server CPU per request</h3>"
+        "<p>Each candidate is a wrk side with one thing changed, measured next to the plain "
+        "wrk side in every pair; a median ratio whose CI lies within 2 % either way clears "
+        "it.</p>"
+        f'<div class="table-scroll"><table class="calibration"><thead><tr>{head}</tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
 def calibration_section(results_dir: Path) -> str:
     """An HTML fragment (<section id="calibration">) with one row per calibration, or ""
     when there is no calibration at all (readable or not)."""
@@ -141,6 +197,7 @@ def calibration_section(results_dir: Path) -> str:
             f'<div class="table-scroll"><table class="calibration"><thead><tr>{head}</tr>'
             f"</thead><tbody>{body}</tbody></table></div>"
         )
+        parts.append(_causes_table(records))
     if unreadable:
         items = "".join(f"<li>{_e(entry)}</li>" for entry in unreadable)
         parts.append(

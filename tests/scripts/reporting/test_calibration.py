@@ -69,3 +69,17 @@ def test_failed_invalid_and_unreadable_calibrations(tmp_path: Path) -> None:
     assert "20260101T000200Z-uvicorn-me-u16-cccccc: calibration.json is not valid JSON" in section
     assert "eeeeee: calibration.json has schema_version 99; this code reads 1" in section
     assert ".partial" not in section
+
+
+def test_a_calibration_that_tested_causes_gets_their_table(tmp_path: Path) -> None:
+    evidence = next((FIXTURE.parents[2] / "evidence" / "calibrations").glob("*/calibration.json"))
+    shutil.copytree(evidence.parent, tmp_path / "calibrations" / evidence.parent.name)
+    section = calibration_section(tmp_path)
+    assert "<h3>Candidate causes of extra server CPU per request</h3>" in section
+    for name in ("locust-headers", "one-token", "busy-generator"):
+        assert f"<td>{name}</td>" in section
+    assert "x0.995 (CI 0.985-1.007): within 2%" in section
+    assert "x0.946 (CI 0.938-0.953): lower" in section
+    shutil.rmtree(tmp_path / "calibrations" / evidence.parent.name)
+    shutil.copytree(FIXTURE.parent, tmp_path / "calibrations" / FIXTURE.parent.name)
+    assert "Candidate causes" not in calibration_section(tmp_path), "none tested, no table"
