@@ -240,17 +240,18 @@ def test_an_unexpected_error_is_recorded_published_and_raised(
 
 
 @pytest.mark.slow
-def test_plain_locust_runs_as_a_third_side(tmp_path: Path) -> None:
+def test_plain_locust_and_candidate_causes_run_as_sides_of_their_own(tmp_path: Path) -> None:
+    """One calibration with every kind of extra side: plain Locust as a third reference,
+    and two candidate causes, each a wrk side right before the plain one in pair 1."""
     require_wrk()
-    status = calibrate.main(
-        [*SHORT, "--warmup", "1", "--reference", "wrk,locust", "--results", str(tmp_path)]
-    )
+    extra = ["--reference", "wrk,locust", "--causes", "locust-headers,busy-generator"]
+    status = calibrate.main([*SHORT, "--warmup", "1", *extra, "--results", str(tmp_path)])
     [directory] = calibration_dirs(tmp_path)
     document = load(directory / "calibration.json")
     assert status == 0, document["reason"]
     assert document["references"] == ["wrk", "locust"]
     [pair] = document["pairs"]
-    assert pair["order"] == ["W", "L", "H"]
+    assert pair["order"] == ["X", "B", "W", "L", "H"]
     locust = pair["locust"]
     assert locust["run_dir"] == "locust-1" and locust["failures"] == 0
     assert 2.0 < locust["window_s"] < 3.5, "from the reset to the stop, -t with its slack"
@@ -261,20 +262,7 @@ def test_plain_locust_runs_as_a_third_side(tmp_path: Path) -> None:
     names = {(e["name"], e["numerator"], e["denominator"]) for e in document["estimates"]}
     assert ("median_ratio", "harness", "locust") in names
     assert ("cv_ratio", "locust", "wrk") in names
-    assert_nothing_left(document, tmp_path)
-
-
-@pytest.mark.slow
-def test_candidate_causes_run_as_wrk_sides_beside_the_plain_one(tmp_path: Path) -> None:
-    require_wrk()
-    causes = ["--causes", "locust-headers,busy-generator"]
-    status = calibrate.main([*SHORT, "--warmup", "0", *causes, "--results", str(tmp_path)])
-    [directory] = calibration_dirs(tmp_path)
-    document = load(directory / "calibration.json")
-    assert status == 0, document["reason"]
     assert document["causes"] == ["locust-headers", "busy-generator"]
-    [pair] = document["pairs"]
-    assert pair["order"] == ["X", "B", "W", "H"], "right before the plain wrk side in pair 1"
     for name in document["causes"]:
         side = pair["causes"][name]
         assert side["rps"] > 0 and side["errors"] == 0

@@ -110,9 +110,9 @@ def test_the_busy_generator_loop_keeps_its_cpu_busy_and_leaves_nothing(tmp_path:
     )
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     with generator_loops(context, CAUSES["busy-generator"], 10.0):  # type: ignore[arg-type]
+        time.sleep(0.5)  # past taskset's exec (it pins, then runs the loop) and its start
         loops = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
         assert len(loops) == 1 and loops[0].cpu_affinity() == [cpu]
-        time.sleep(0.5)  # past the interpreter's start
         loops[0].cpu_percent()
         time.sleep(1.0)
         assert loops[0].cpu_percent() > 50
