@@ -151,7 +151,14 @@ def test_descendants_in_sessions_of_their_own_belong_to_the_child(tmp_path: Path
     must still include them, for sampling and for the stop."""
     spec = _spec(tmp_path, ["sh", "-c", "setsid sleep 30 & wait"], stop_grace_s=0.5)
     with ManagedChild.start(spec) as child:
-        assert _wait_for(lambda: len(child.members()) == 2)
+
+        def detached_once() -> bool:
+            """The forked shell has called setsid (a member from its fork, its own session
+            leader only once it has: reading it sooner failed on a fresh clone)."""
+            others = [pid for pid in child.members() if pid != child.pid]
+            return len(others) == 1 and os.getsid(others[0]) == others[0]
+
+        assert _wait_for(detached_once)
         detached = next(pid for pid in child.members() if pid != child.pid)
         assert os.getsid(detached) == detached != child.pid
     assert not process_alive(detached), "a detached descendant outlived the stop"
