@@ -106,10 +106,9 @@ def cause_names(text: str) -> tuple[str, ...]:
 def wrk_script(cause: Cause | None) -> str:
     """The Lua script of a wrk side: one pre-built request per token, taken in turn, with
     the cause's extra headers (none for the plain side). args[1] names the tokens file."""
-    headers = {"Authorization": "PLACEHOLDER", **(cause.extra_headers if cause else {})}
+    extra = cause.extra_headers if cause else {}
     fields = ", ".join(
-        f'["{name}"] = "Bearer " .. line' if name == "Authorization" else f'["{name}"] = "{value}"'
-        for name, value in headers.items()
+        ['["Authorization"] = "Bearer " .. line', *(f'["{k}"] = "{v}"' for k, v in extra.items())]
     )
     side = cause.name if cause else "the plain wrk side"
     return f"""\

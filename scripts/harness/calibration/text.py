@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from scripts.harness.calibration.causes import PRACTICAL_SHARE
 from scripts.harness.calibration.plan import ENDPOINT, HARNESS, LOCUST, WRK
@@ -174,16 +175,29 @@ def _every_side(pair: CalibrationPair) -> dict[str, WrkSide | HarnessSide | Locu
     return {name: side for name, side in sides.items() if side is not None}
 
 
-def _median_by_side(
-    record: CalibrationRecord, figure: Callable[[WrkSide | HarnessSide | LocustSide], float | None]
-) -> dict[str, float]:
+def _median_by_side(record: CalibrationRecord, part: str, field: str) -> dict[str, float]:
+    """Each side's median over the pairs of `field` of its `part` (resources or series)."""
     values: dict[str, list[float]] = {}
     for pair in record.pairs:
         for name, side in _every_side(pair).items():
-            value = figure(side)
+            held = getattr(side, part)
+            value = None if held is None else getattr(held, field)
             if value is not None:
                 values.setdefault(name, []).append(value)
     return {name: statistics.median(found) for name, found in values.items()}
+
+
+# What evidence_lines shows: label, the side's part holding the figure (its resources or its
+# series), the figure's name there, and its digits.
+EVIDENCE_FIGURES: Final = (
+    ("server CPU ms/request", "resources", "server_cpu_ms_per_request", 3),
+    ("server user ms/request", "series", "server_user_ms_per_request", 3),
+    ("server system ms/request", "series", "server_system_ms_per_request", 3),
+    ("server context switches/request", "series", "server_switches_per_request", 2),
+    ("connections opened/request", "series", "connections_per_request", 2),
+    ("steal on the server's CPUs %", "series", "server_cpu_steal_pct", 1),
+    ("load generator CPU %", "resources", "loadgen_cpu_pct", 0),
+)
 
 
 def evidence_lines(record: CalibrationRecord) -> list[str]:
@@ -191,53 +205,9 @@ def evidence_lines(record: CalibrationRecord) -> list[str]:
     need no run of their own: the medians over the pairs of the server's CPU per request
     (user and system apart), its context switches and the connections opened per request,
     and the steal on the server's CPUs, side by side."""
-    figures: tuple[
-        tuple[str, Callable[[WrkSide | HarnessSide | LocustSide], float | None], int], ...
-    ] = (
-        (
-            "server CPU ms/request",
-            lambda side: side.resources.server_cpu_ms_per_request if side.resources else None,
-            3,
-        ),
-        (
-            "server user ms/request",
-            lambda side: side.series.server_user_ms_per_request if side.series else None,
-            3,
-        ),
-        (
-            "server system ms/request",
-            lambda side: side.series.server_system_ms_per_request if side.series else None,
-            3,
-        ),
-        (
-            "server context switches/request",
-            lambda side: (
-                (side.series.server_voluntary_switches_per_request or 0)
-                + (side.series.server_involuntary_switches_per_request or 0)
-                if side.series and side.series.server_voluntary_switches_per_request is not None
-                else None
-            ),
-            2,
-        ),
-        (
-            "connections opened/request",
-            lambda side: side.series.connections_per_request if side.series else None,
-            2,
-        ),
-        (
-            "steal on the server's CPUs %",
-            lambda side: side.series.server_cpu_steal_pct if side.series else None,
-            1,
-        ),
-        (
-            "load generator CPU %",
-            lambda side: side.resources.loadgen_cpu_pct if side.resources else None,
-            0,
-        ),
-    )
     lines = []
-    for label, figure, digits in figures:
-        medians = _median_by_side(record, figure)
+    for label, part, field, digits in EVIDENCE_FIGURES:
+        medians = _median_by_side(record, part, field)
         if medians:
             shown = ", ".join(f"{name} {value:.{digits}f}" for name, value in medians.items())
             lines.append(f"median {label}: {shown}")

@@ -65,6 +65,14 @@ class SideSeries:
     server_cpu_steal_pct: float | None = None
     rps_per_second_cv: float | None = None  # of the server's per-second counts in the window
 
+    @property
+    def server_switches_per_request(self) -> float | None:
+        """Voluntary and involuntary context switches together, per answered request."""
+        voluntary = self.server_voluntary_switches_per_request
+        if voluntary is None:
+            return None
+        return voluntary + (self.server_involuntary_switches_per_request or 0)
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SideSeries:
         return build(cls, data, "series")
